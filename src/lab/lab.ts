@@ -1,0 +1,212 @@
+// A complete OVN environment on one machine: central (NB, SB, northd) in the current namespace and N
+// simulated nodes, each in its own network namespace, joined by an underlay bridge with geneve (or vxlan)
+// tunnels between them. All state lives in one per-run directory; names carry a per-run id so that runs
+// never collide; stop() (or teardownLabDir() from another process) leaves nothing behind.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Central } from './central.ts';
+import { Chassis } from './chassis.ts';
+import { addNetns, delNetns, listNetns } from './netns.ts';
+import { isAlive, run, terminate } from './proc.ts';
+
+export interface LabOptions {
+  /** Parent of the per-run directory (default $OVNK_LAB_ROOT or /tmp/ovnk). */
+  root?: string;
+  nbMembers?: number;
+  sbMembers?: number;
+  northd?: boolean;
+  nodes?: number;
+  encap?: 'geneve' | 'vxlan';
+  electionTimerMs?: number;
+}
+
+/** What a lab created, written before it is created, so another process can always tear it down. */
+interface LabManifest {
+  id: string;
+  netns: string[];
+}
+
+const UNDERLAY_NET = '172.30.0';
+
+export function labRoot(): string {
+  return process.env.OVNK_LAB_ROOT ?? '/tmp/ovnk';
+}
+
+export class Lab {
+  readonly chassis: Chassis[] = [];
+
+  private constructor(
+    readonly id: string,
+    readonly dir: string,
+    readonly central: Central,
+    readonly underlayNs: string,
+  ) {}
+
+  static async start(opts: LabOptions = {}): Promise<Lab> {
+    const id = randomBytes(3).toString('hex');
+    const dir = join(opts.root ?? labRoot(), id);
+    const nodes = opts.nodes ?? 0;
+    const nsPrefix = `ovnk-${id}`;
+    const manifest: LabManifest = {
+      id,
+      netns: [`${nsPrefix}-ul`, ...Array.from({ length: nodes }, (_, i) => `${nsPrefix}-n${i + 1}`)],
+    };
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'lab.json'), JSON.stringify(manifest));
+    let central: Central | undefined;
+    try {
+      central = await Central.start({
+        dir: join(dir, 'central'),
+        nbMembers: opts.nbMembers,
+        sbMembers: opts.sbMembers,
+        northd: opts.northd,
+        electionTimerMs: opts.electionTimerMs,
+      });
+      const lab = new Lab(id, dir, central, `${nsPrefix}-ul`);
+      if (nodes > 0) await lab.addNodes(nodes, opts.encap ?? 'geneve');
+      return lab;
+    } catch (e) {
+      await teardownLabDir(dir);
+      throw e;
+    }
+  }
+
+  private async addNodes(n: number, encap: 'geneve' | 'vxlan'): Promise<void> {
+    const ul = this.underlayNs;
+    await addNetns(ul);
+    await run('ip', ['-n', ul, 'link', 'add', 'ul', 'type', 'bridge']);
+    await run('ip', ['-n', ul, 'link', 'set', 'ul', 'up']);
+    for (let k = 1; k <= n; k++) {
+      const chassis = new Chassis({
+        name: `node${k}`,
+        dir: join(this.dir, `node${k}`),
+        netns: `ovnk-${this.id}-n${k}`,
+        underlayIp: `${UNDERLAY_NET}.${k}`,
+        underlayPrefix: 24,
+        sbRemote: this.central.sb.unixRemotes,
+        encap,
+      });
+      const ns = chassis.cfg.netns;
+      await addNetns(ns);
+      await run('ip', [
+        '-n',
+        ul,
+        'link',
+        'add',
+        `ul${k}`,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'eth1',
+        'netns',
+        ns,
+      ]);
+      await run('ip', ['-n', ul, 'link', 'set', `ul${k}`, 'master', 'ul', 'up']);
+      await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.eth1.disable_ipv6=1']);
+      await run('ip', ['-n', ns, 'link', 'set', 'eth1', 'up']);
+      this.chassis.push(chassis);
+    }
+    await Promise.all(this.chassis.map((c) => c.start()));
+    await Promise.all(this.chassis.map((c) => c.waitRegistered(this.central.sb.unixRemotes)));
+    await this.warmTunnels();
+  }
+
+  /**
+   * The first tunnelled packet to a peer is dropped while userspace OVS resolves the peer's underlay MAC;
+   * one ping between every pair of nodes fills that cache (OVS snoops the ARP replies on br-phy).
+   */
+  async warmTunnels(): Promise<void> {
+    for (const a of this.chassis) {
+      for (const b of this.chassis) {
+        if (a !== b) await a.exec('ping', ['-c1', '-W1', '-q', b.cfg.underlayIp]).catch(() => undefined);
+      }
+    }
+  }
+
+  node(name: string): Chassis {
+    const c = this.chassis.find((x) => x.name === name);
+    if (!c) throw new Error(`no chassis ${name} in lab ${this.id}`);
+    return c;
+  }
+
+  /** Environment for ovn-nbctl / ovn-sbctl against this lab. */
+  get env(): Record<string, string> {
+    return this.central.env;
+  }
+
+  nbctl(...args: string[]): Promise<string> {
+    return run('ovn-nbctl', ['--timeout=20', ...args], { env: this.env });
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.chassis) await c.stop().catch(() => undefined);
+    await this.central.stop().catch(() => undefined);
+    await teardownLabDir(this.dir);
+  }
+}
+
+/** Every pidfile under dir (recursively). */
+function pidfiles(dir: string): string[] {
+  const out: string[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const e of entries) {
+    const p = join(dir, e);
+    if (e.endsWith('.pid')) out.push(p);
+    else if (statSync(p, { throwIfNoEntry: false })?.isDirectory()) out.push(...pidfiles(p));
+  }
+  return out;
+}
+
+const LAB_PROGRAMS = new Set(['ovsdb-server', 'ovs-vswitchd', 'ovn-controller', 'ovn-northd']);
+
+/** Processes of this lab that are still alive (from its pidfiles; only OVS/OVN programs count). */
+export function labProcesses(dir: string): number[] {
+  const pids: number[] = [];
+  for (const f of pidfiles(dir)) {
+    const pid = Number.parseInt(readFileSync(f, 'utf8').trim(), 10);
+    if (!Number.isInteger(pid) || !isAlive(pid)) continue;
+    let comm = '';
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      continue;
+    }
+    if (LAB_PROGRAMS.has(comm)) pids.push(pid);
+  }
+  return pids;
+}
+
+export function labNetns(dir: string): string[] {
+  try {
+    const m = JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8')) as LabManifest;
+    const present = new Set(listNetns());
+    return m.netns.filter((n) => present.has(n));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Removes everything a lab made, whatever state it is in: kills its daemons (by the pids in its own
+ * pidfiles), deletes its namespaces (with the veths and taps inside), and removes the directory.
+ * Paused daemons are continued first so that they can die.
+ */
+export async function teardownLabDir(dir: string): Promise<void> {
+  for (const pid of labProcesses(dir)) {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // already gone
+    }
+  }
+  await Promise.all(labProcesses(dir).map((pid) => terminate(pid, 3_000)));
+  for (const ns of labNetns(dir)) await delNetns(ns).catch(() => undefined);
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,100 @@
+// Splits an OVSDB byte stream into JSON-RPC messages. OVSDB sends JSON objects back to back with no
+// delimiter or length prefix, so we track brace depth and string/escape state byte by byte. The scanner
+// keeps its position between chunks (each byte is looked at once: linear in the input) and decodes UTF-8
+// only on whole messages, so a multi-byte character split across two chunks is never corrupted.
+import { ProtocolError } from './errors.ts';
+
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+function isWhitespace(b: number): boolean {
+  return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+}
+
+export class JsonFramer {
+  /** Pieces of the message under construction (only the part from its first byte on). */
+  private parts: Buffer[] = [];
+  private partsLength = 0;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+
+  constructor(private readonly maxMessageBytes = 1 << 30) {}
+
+  /** Feeds a chunk; returns the complete messages it finished, as UTF-8 text. Throws ProtocolError. */
+  push(chunk: Buffer): string[] {
+    const out: string[] = [];
+    let start = this.depth > 0 ? 0 : -1; // where the current message begins within this chunk
+    let { depth, inString, escaped } = this;
+    const n = chunk.length;
+    for (let i = 0; i < n; i++) {
+      const b = chunk[i]!;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (b === BACKSLASH) escaped = true;
+        else if (b === QUOTE) inString = false;
+        continue;
+      }
+      if (depth === 0) {
+        if (isWhitespace(b)) continue;
+        if (b !== OPEN_BRACE) {
+          this.reset();
+          throw new ProtocolError(
+            `malformed frame: expected '{' at the start of a message, got byte 0x${b.toString(16)}`,
+          );
+        }
+        start = i;
+        depth = 1;
+        continue;
+      }
+      if (b === QUOTE) inString = true;
+      else if (b === OPEN_BRACE || b === OPEN_BRACKET) depth++;
+      else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
+        depth--;
+        if (depth === 0) {
+          out.push(this.finish(chunk.subarray(start, i + 1)));
+          start = -1;
+        }
+      }
+    }
+    this.depth = depth;
+    this.inString = inString;
+    this.escaped = escaped;
+    if (depth > 0 && start >= 0) {
+      const rest = chunk.subarray(start);
+      this.parts.push(rest);
+      this.partsLength += rest.length;
+      if (this.partsLength > this.maxMessageBytes) {
+        this.reset();
+        throw new ProtocolError(`message larger than ${this.maxMessageBytes} bytes`);
+      }
+    }
+    return out;
+  }
+
+  /** Bytes held for an incomplete message. */
+  get pending(): number {
+    return this.partsLength;
+  }
+
+  private finish(tail: Buffer): string {
+    if (this.parts.length === 0) return tail.toString('utf8');
+    this.parts.push(tail);
+    const whole = Buffer.concat(this.parts, this.partsLength + tail.length);
+    this.parts = [];
+    this.partsLength = 0;
+    return whole.toString('utf8');
+  }
+
+  reset(): void {
+    this.parts = [];
+    this.partsLength = 0;
+    this.depth = 0;
+    this.inString = false;
+    this.escaped = false;
+  }
+}

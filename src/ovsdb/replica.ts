@@ -1,0 +1,272 @@
+// An in-memory copy of the monitored part of a database, fed by monitor_cond / monitor_cond_since
+// updates ("update2"/"update3" table-updates). It knows nothing of the network: the client hands it
+// updates. Rows are frozen and replaced on change (never mutated), so callers may keep references.
+// Indexes map a key (a column's value, an external_ids entry) to rows; listeners hear every change.
+import { applyColumnDiff, decodeColumns, defaultValue, type Row } from './datum.ts';
+import type { AnyTables, TableMap } from './ops.ts';
+import { type DatabaseSchema, type TableSchema, tableOf } from './schema.ts';
+
+export type ChangeKind = 'insert' | 'update' | 'delete';
+
+export interface Change<R = Row> {
+  table: string;
+  kind: ChangeKind;
+  uuid: string;
+  /** The row after the change (absent for delete). */
+  row?: Readonly<R>;
+  /** The row before the change (absent for insert). */
+  old?: Readonly<R>;
+}
+
+export type ChangeListener<T extends TableMap> = (c: Change<T[keyof T]['row']>) => void;
+
+/** table -> uuid -> {"initial"|"insert"|"modify": row-or-diff} | {"delete": null} */
+export type TableUpdates2 = Record<string, Record<string, Record<string, Record<string, unknown> | null>>>;
+
+interface Index {
+  key: (row: Row) => string | readonly string[] | undefined;
+  map: Map<string, Set<string>>;
+}
+
+interface TableState {
+  schema: TableSchema;
+  rows: Map<string, Row>;
+  template: Record<string, unknown>;
+  indexes: Map<string, Index>;
+}
+
+export class Replica<T extends TableMap = AnyTables> {
+  private readonly tables = new Map<string, TableState>();
+  private readonly listeners = new Set<ChangeListener<T>>();
+
+  /**
+   * @param schema the database schema
+   * @param columns the monitored tables, each with its monitored columns (undefined: all)
+   */
+  constructor(
+    readonly schema: DatabaseSchema,
+    columns: Record<string, readonly string[] | undefined>,
+  ) {
+    for (const [table, cols] of Object.entries(columns)) {
+      const ts = tableOf(schema, table);
+      const template: Record<string, unknown> = {};
+      for (const c of ts.columns.values()) {
+        if (c.name === '_uuid' || c.name === '_version' || (cols && !cols.includes(c.name))) continue;
+        template[c.name] = Object.freeze(defaultValue(c));
+      }
+      const state: TableState = { schema: ts, rows: new Map(), template, indexes: new Map() };
+      this.tables.set(table, state);
+      if (ts.columns.has('name') && (!cols || cols.includes('name'))) {
+        this.addIndexTo(state, 'name', (r) => r.name as string);
+      }
+    }
+  }
+
+  // ---- reading ------------------------------------------------------------------------------------
+
+  get<K extends keyof T & string>(table: K, uuid: string): Readonly<T[K]['row']> | undefined {
+    return this.state(table).rows.get(uuid) as T[K]['row'] | undefined;
+  }
+
+  /** All rows of a table (a live view: do not hold it across awaits while others write). */
+  rows<K extends keyof T & string>(table: K): IterableIterator<Readonly<T[K]['row']>> {
+    return this.state(table).rows.values() as IterableIterator<T[K]['row']>;
+  }
+
+  list<K extends keyof T & string>(
+    table: K,
+    pred?: (r: Readonly<T[K]['row']>) => boolean,
+  ): Readonly<T[K]['row']>[] {
+    const out: T[K]['row'][] = [];
+    for (const r of this.rows(table)) if (!pred || pred(r)) out.push(r);
+    return out;
+  }
+
+  size(table: keyof T & string): number {
+    return this.state(table).rows.size;
+  }
+
+  get tableNames(): string[] {
+    return [...this.tables.keys()];
+  }
+
+  /** Rows whose name column equals name (tables with a name column are indexed by it). */
+  byName<K extends keyof T & string>(table: K, name: string): Readonly<T[K]['row']>[] {
+    return this.lookup(table, 'name', name);
+  }
+
+  /** Rows whose external_ids has key=value; the index on that key is built on first use. */
+  byExternalId<K extends keyof T & string>(table: K, key: string, value: string): Readonly<T[K]['row']>[] {
+    const idx = `external_ids:${key}`;
+    const state = this.state(table);
+    if (!state.indexes.has(idx)) {
+      this.addIndexTo(state, idx, (r) => (r.external_ids as Record<string, string> | undefined)?.[key]);
+    }
+    return this.lookup(table, idx, value);
+  }
+
+  /** Adds a named index; key returns the key(s) of a row, or undefined to leave it out. */
+  addIndex<K extends keyof T & string>(
+    table: K,
+    name: string,
+    key: (row: Readonly<T[K]['row']>) => string | readonly string[] | undefined,
+  ): void {
+    this.addIndexTo(this.state(table), name, key as (r: Row) => string | undefined);
+  }
+
+  lookup<K extends keyof T & string>(table: K, index: string, key: string): Readonly<T[K]['row']>[] {
+    const state = this.state(table);
+    const idx = state.indexes.get(index);
+    if (!idx) throw new Error(`no index ${index} on ${table}`);
+    const uuids = idx.map.get(key);
+    if (!uuids) return [];
+    return [...uuids].map((u) => state.rows.get(u) as T[K]['row']);
+  }
+
+  /** Listens to every change; returns a function that removes the listener. Keep listeners fast. */
+  onChange(listener: ChangeListener<T>): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ---- feeding ------------------------------------------------------------------------------------
+
+  /** Applies incremental table-updates (update2/update3 params, or a found=true monitor_cond_since reply). */
+  apply(updates: TableUpdates2): void {
+    for (const table in updates) {
+      const state = this.tables.get(table);
+      if (!state) continue;
+      const rowsUpdate = updates[table]!;
+      for (const uuid in rowsUpdate) {
+        const u = rowsUpdate[uuid]!;
+        if ('delete' in u) this.remove(state, uuid);
+        else if (u.modify) this.modify(state, uuid, u.modify);
+        else {
+          const fresh = u.insert ?? u.initial;
+          if (fresh) this.put(state, uuid, this.decodeFull(state, uuid, fresh));
+        }
+      }
+    }
+  }
+
+  /**
+   * Replaces the whole content with a full initial dump (after a reconnect without history), emitting
+   * only the real differences: rows gone are deleted, new rows inserted, changed rows updated.
+   */
+  reset(initial: TableUpdates2): void {
+    for (const [table, state] of this.tables) {
+      const incoming = initial[table] ?? {};
+      const seen = new Set<string>();
+      for (const uuid in incoming) {
+        const u = incoming[uuid]!;
+        const fresh = u.initial ?? u.insert;
+        if (!fresh) continue;
+        seen.add(uuid);
+        const row = this.decodeFull(state, uuid, fresh);
+        const old = state.rows.get(uuid);
+        if (!old || !sameRow(old, row)) this.put(state, uuid, row);
+      }
+      for (const uuid of [...state.rows.keys()]) if (!seen.has(uuid)) this.remove(state, uuid);
+    }
+  }
+
+  clear(): void {
+    this.reset({});
+  }
+
+  // ---- internals ----------------------------------------------------------------------------------
+
+  private state(table: string): TableState {
+    const s = this.tables.get(table);
+    if (!s) throw new Error(`table ${table} is not monitored`);
+    return s;
+  }
+
+  private decodeFull(state: TableState, uuid: string, wire: Record<string, unknown>): Row {
+    const row: Record<string, unknown> = { _uuid: uuid, ...state.template };
+    decodeColumns(state.schema, wire, row);
+    return Object.freeze(row) as Row;
+  }
+
+  private modify(state: TableState, uuid: string, diff: Record<string, unknown>): void {
+    const old = state.rows.get(uuid);
+    if (!old) return; // a modify for a row we do not hold: the next full dump will bring it
+    const row: Record<string, unknown> = { ...old };
+    for (const col in diff) {
+      const c = state.schema.columns.get(col);
+      if (c && col in row) row[col] = applyColumnDiff(c, row[col], diff[col]);
+    }
+    this.put(state, uuid, Object.freeze(row) as Row);
+  }
+
+  private put(state: TableState, uuid: string, row: Row): void {
+    const old = state.rows.get(uuid);
+    state.rows.set(uuid, row);
+    for (const idx of state.indexes.values()) {
+      if (old) indexRemove(idx, old);
+      indexAdd(idx, row);
+    }
+    this.emit({ table: state.schema.name, kind: old ? 'update' : 'insert', uuid, row, old });
+  }
+
+  private remove(state: TableState, uuid: string): void {
+    const old = state.rows.get(uuid);
+    if (!old) return;
+    state.rows.delete(uuid);
+    for (const idx of state.indexes.values()) indexRemove(idx, old);
+    this.emit({ table: state.schema.name, kind: 'delete', uuid, old });
+  }
+
+  private emit(change: Change): void {
+    for (const l of this.listeners) l(change as Change<T[keyof T]['row']>);
+  }
+
+  private addIndexTo(state: TableState, name: string, key: Index['key']): void {
+    const idx: Index = { key, map: new Map() };
+    for (const row of state.rows.values()) indexAdd(idx, row);
+    state.indexes.set(name, idx);
+  }
+}
+
+function keysOf(idx: Index, row: Row): readonly string[] {
+  const k = idx.key(row);
+  if (k === undefined) return [];
+  return typeof k === 'string' ? [k] : k;
+}
+
+function indexAdd(idx: Index, row: Row): void {
+  for (const k of keysOf(idx, row)) {
+    const set = idx.map.get(k);
+    if (set) set.add(row._uuid);
+    else idx.map.set(k, new Set([row._uuid]));
+  }
+}
+
+function indexRemove(idx: Index, row: Row): void {
+  for (const k of keysOf(idx, row)) {
+    const set = idx.map.get(k);
+    if (!set) continue;
+    set.delete(row._uuid);
+    if (set.size === 0) idx.map.delete(k);
+  }
+}
+
+function sameRow(a: Row, b: Row): boolean {
+  for (const k in b) if (!sameValue(a[k], b[k])) return false;
+  return true;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) return false;
+    const set = new Set(a);
+    return b.every((x) => set.has(x));
+  }
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    const ka = Object.keys(a);
+    if (ka.length !== Object.keys(b).length) return false;
+    return ka.every((k) => (a as Record<string, unknown>)[k] === (b as Record<string, unknown>)[k]);
+  }
+  return false;
+}
