@@ -52,7 +52,18 @@ export class OvnDatabase {
 
   async start(): Promise<void> {
     await Promise.all(this.servers.map((s) => s.start()));
-    if (this.clustered) await waitFor(`${this.kind} raft leader`, () => this.leader(), 20_000, 100);
+    if (this.clustered) {
+      // every member must have completed joining; a leader killed before that leaves no majority
+      await waitFor(`${this.kind} raft cluster formed`, () => this.formed(), 20_000, 50);
+    }
+  }
+
+  private async formed(): Promise<boolean> {
+    const all = await Promise.all(this.servers.map((s) => s.clusterStatus().catch(() => undefined)));
+    return (
+      all.every((st) => st?.status === 'cluster member' && st.servers === this.servers.length) &&
+      all.some((st) => st?.role === 'leader')
+    );
   }
 
   /** The member that currently is the Raft leader (the only member for standalone). */
@@ -60,7 +71,7 @@ export class OvnDatabase {
     if (!this.clustered) return this.servers[0]?.pid ? this.servers[0] : undefined;
     for (const s of this.servers) {
       try {
-        if ((await s.clusterRole()) === 'leader') return s;
+        if ((await s.clusterStatus())?.role === 'leader') return s;
       } catch {
         // a stopped or paused member does not answer; ask the next one
       }

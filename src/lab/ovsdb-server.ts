@@ -94,13 +94,21 @@ export class DbServer implements Daemon {
     }
   }
 
-  /** Raft role and term as the server reports them ("leader", "follower", "candidate"). */
-  async clusterRole(): Promise<string | undefined> {
+  /** Raft state as the server reports it (role "leader" | "follower" | "candidate"). */
+  async clusterStatus(): Promise<{ status: string; role: string; servers: number } | undefined> {
     if (!this.clustered || !this.pid) return undefined;
     const out = await run('ovs-appctl', ['-t', this.ctl, 'cluster/status', SCHEMA[this.cfg.kind].name], {
       timeoutMs: 3_000,
     });
-    return /^Role: (\S+)/m.exec(out)?.[1];
+    const servers = out
+      .slice(out.indexOf('\nServers:'))
+      .split('\n')
+      .filter((l) => /^\s+\S+ \(/.test(l));
+    return {
+      status: /^Status: (.+)$/m.exec(out)?.[1] ?? '',
+      role: /^Role: (\S+)/m.exec(out)?.[1] ?? '',
+      servers: servers.length,
+    };
   }
 
   kill(signal: NodeJS.Signals): void {

@@ -97,6 +97,7 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
   private readonly log: Logger;
   private state: State = 'connecting';
   private conn: RpcConnection | undefined;
+  /** Remotes are tried in the order given, starting with the first (operators list their preferred one first). */
   private nextRemote = 0;
   private schemaCache: DatabaseSchema | undefined;
   private serverSchema: DatabaseSchema | undefined;
@@ -109,7 +110,6 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
   private constructor(private readonly config: ClientOptions) {
     super();
     this.remotes = parseRemotes(config.remotes);
-    this.nextRemote = Math.floor(Math.random() * this.remotes.length);
     this.log = config.logger ?? silent;
     this.opts = {
       database: config.database,

@@ -114,18 +114,20 @@ export function applyColumnDiff(c: ColumnSchema, old: unknown, diffWire: unknown
   switch (c.shape) {
     case 'scalar':
       return decodeAtom(diffWire);
-    case 'optional':
+    case 'optional': {
+      // columns of at most one element carry the new value itself, not a difference
+      const els = elements(diffWire);
+      return els.length === 0 ? null : decodeAtom(els[0]);
+    }
     case 'set': {
       // the diff is the symmetric difference between the old and the new set
-      const result = new Set<Atom>(c.shape === 'set' ? (old as Atom[]) : old === null ? [] : [old as Atom]);
+      const result = new Set<Atom>(old as Atom[]);
       for (const el of elements(diffWire)) {
         const a = decodeAtom(el);
         if (result.has(a)) result.delete(a);
         else result.add(a);
       }
-      if (c.shape === 'set') return [...result];
-      const [first] = result;
-      return first === undefined ? null : first;
+      return [...result];
     }
     case 'map': {
       // a key absent before is added; present with another value is changed; present with the same value is removed

@@ -1,7 +1,7 @@
 // Transaction operations (RFC 7047 section 5.2). Builders return plain descriptions; the client encodes
 // them against the server's schema when it sends them, so an unknown table or column, or a value of the
 // wrong type, fails before anything reaches the server.
-import { encodeRow, encodeValue, NamedUuid } from './datum.ts';
+import { encodeRow, encodeValue, isUuid, NamedUuid } from './datum.ts';
 import { SchemaError } from './errors.ts';
 import { type ColumnSchema, columnOf, type DatabaseSchema, type TableSchema, tableOf } from './schema.ts';
 
@@ -161,7 +161,10 @@ export function encodeOperation(schema: DatabaseSchema, op: Operation): Record<s
           throw new SchemaError(`invalid uuid-name ${op.uuidName}`);
         out['uuid-name'] = op.uuidName;
       }
-      if (op.uuid !== undefined) out.uuid = ['uuid', op.uuid];
+      if (op.uuid !== undefined) {
+        if (!isUuid(op.uuid)) throw new SchemaError(`invalid explicit uuid ${op.uuid}`);
+        out.uuid = op.uuid; // OVS 2.13+: a bare string, unlike uuid atoms
+      }
       return out;
     }
     case 'select':

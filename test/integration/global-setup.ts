@@ -1,1 +1,35 @@
-export default function setup() {}
+// Integration runs get their own lab root; at the end anything left behind (a daemon, a network namespace,
+// a link in the root namespace, a lab directory) is removed and fails the run.
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { teardownLabDir } from '../../src/lab/lab.ts';
+import { added, type HostSnapshot, processesMentioning, snapshotHost } from '../../src/lab/leaks.ts';
+import { delNetns } from '../../src/lab/netns.ts';
+import { terminate } from '../../src/lab/proc.ts';
+
+export default async function setup(): Promise<() => Promise<void>> {
+  const root = `/tmp/ovnk-t${process.pid}`;
+  process.env.OVNK_LAB_ROOT = root;
+  const before: HostSnapshot = await snapshotHost();
+
+  return async function teardown() {
+    const leaks: string[] = [];
+    const labs = existsSync(root) ? readdirSync(root) : [];
+    for (const id of labs) {
+      leaks.push(`lab directory ${join(root, id)}`);
+      await teardownLabDir(join(root, id));
+    }
+    for (const p of processesMentioning(root)) {
+      leaks.push(`process ${p.pid}: ${p.cmd}`);
+      await terminate(p.pid, 2_000);
+    }
+    const extra = added(before, await snapshotHost());
+    for (const ns of extra.netns) {
+      leaks.push(`network namespace ${ns}`);
+      if (ns.startsWith('ovnk-')) await delNetns(ns).catch(() => undefined);
+    }
+    for (const l of extra.rootLinks) leaks.push(`link ${l} in the root namespace`);
+    rmSync(root, { recursive: true, force: true });
+    if (leaks.length > 0) throw new Error(`integration tests leaked:\n  ${leaks.join('\n  ')}`);
+  };
+}
