@@ -105,6 +105,8 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
   private monitorSeq = 0;
   private sinceSupported = true;
   private maxRaftIndex = 0;
+  private lastError: Error | undefined;
+  private closedBy: OvsdbError | undefined;
   private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
 
   private constructor(private readonly config: ClientOptions) {
@@ -156,16 +158,22 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
   }
 
   close(): void {
+    this.fatal(new ClosedError());
+  }
+
+  /** Stops for good, failing every waiter with err. */
+  private fatal(err: OvsdbError): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    this.conn?.close(new ClosedError());
-    for (const w of this.waiters.splice(0)) w.reject(new ClosedError());
+    this.closedBy = err;
+    this.conn?.close(err);
+    for (const w of this.waiters.splice(0)) w.reject(err);
   }
 
   /** Waits until connected (resolves at once when it is). */
   whenConnected(timeoutMs = this.opts.requestTimeoutMs): Promise<void> {
     if (this.state === 'connected') return Promise.resolve();
-    if (this.state === 'closed') return Promise.reject(new ClosedError());
+    if (this.state === 'closed') return Promise.reject(this.closedBy ?? new ClosedError());
     return new Promise((resolve, reject) => {
       const w = {
         resolve: () => {
@@ -181,7 +189,10 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
         timeoutMs > 0
           ? setTimeout(() => {
               this.waiters = this.waiters.filter((x) => x !== w);
-              reject(new TimeoutError(`not connected to ${this.config.remotes} after ${timeoutMs} ms`));
+              const last = this.lastError ? `; last error: ${this.lastError.message}` : '';
+              reject(
+                new TimeoutError(`not connected to ${this.config.remotes} after ${timeoutMs} ms${last}`),
+              );
             }, timeoutMs)
           : undefined;
       this.waiters.push(w);
@@ -355,7 +366,13 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
       try {
         conn = await this.establish(remote);
       } catch (e) {
+        this.lastError = e as Error;
         this.log.debug({ remote: remote.text, err: (e as Error).message }, 'ovsdb connect attempt failed');
+        if (e instanceof SchemaError) {
+          // a configuration problem (wrong database, incompatible schema): retrying cannot fix it
+          this.fatal(e);
+          return;
+        }
         failuresThisRound++;
         if (failuresThisRound >= this.remotes.length) {
           failuresThisRound = 0;
@@ -395,11 +412,16 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
     try {
       const setupTimeout = this.opts.connectTimeoutMs * 2;
       if (!this.schemaCache) {
-        const raw = await conn.request<RawDatabaseSchema>('get_schema', [this.opts.database], setupTimeout);
+        const raw = await conn
+          .request<RawDatabaseSchema>('get_schema', [this.opts.database], setupTimeout)
+          .catch((e: unknown) => {
+            if (e instanceof RpcError)
+              throw new SchemaError(`${remote.text}: database ${this.opts.database}: ${e.message}`);
+            throw e;
+          });
         const schema = parseSchema(raw);
         const want = this.config.expectSchemaVersion;
         if (want && !versionCompatible(want, schema.version)) {
-          this.close();
           throw new SchemaError(
             `${this.opts.database} schema ${schema.version} is not compatible with ${want}`,
           );

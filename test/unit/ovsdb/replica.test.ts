@@ -1,0 +1,95 @@
+// The replica is pure: fed table-updates in the wire format, it must hold exactly the rows they describe.
+import { describe, expect, test } from 'vitest';
+import { type Change, Replica } from '../../../src/ovsdb/replica.ts';
+import { parseSchema } from '../../../src/ovsdb/schema.ts';
+
+const schema = parseSchema({
+  name: 'Test',
+  version: '1.0.0',
+  tables: {
+    Sw: {
+      columns: {
+        name: { type: 'string' },
+        ports: { type: { key: 'string', min: 0, max: 'unlimited' } },
+        external_ids: { type: { key: 'string', value: 'string', min: 0, max: 'unlimited' } },
+      },
+      isRoot: true,
+    },
+  },
+});
+const A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
+const B = 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb';
+const C = 'cccccccc-cccc-4ccc-8ccc-cccccccccccc';
+
+function fresh() {
+  const r = new Replica(schema, { Sw: undefined });
+  const changes: string[] = [];
+  r.onChange((c: Change) => changes.push(`${c.kind}:${(c.row ?? c.old)?.name}`));
+  return { r, changes };
+}
+
+describe('Replica', () => {
+  test('absent columns take their defaults; rows are frozen', () => {
+    const { r } = fresh();
+    r.apply({ Sw: { [A]: { insert: { name: 'a' } } } });
+    const row = r.get('Sw', A)!;
+    expect(row).toEqual({ _uuid: A, name: 'a', ports: [], external_ids: {} });
+    expect(Object.isFrozen(row)).toBe(true);
+  });
+
+  test('modify applies diffs and keeps the old row object unchanged', () => {
+    const { r, changes } = fresh();
+    r.apply({
+      Sw: { [A]: { insert: { name: 'a', ports: ['set', ['p1']], external_ids: ['map', [['k', '1']]] } } },
+    });
+    const before = r.get('Sw', A)!;
+    r.apply({
+      Sw: { [A]: { modify: { ports: ['set', ['p1', 'p2']], external_ids: ['map', [['k', '2']]] } } },
+    });
+    expect(r.get('Sw', A)).toMatchObject({ ports: ['p2'], external_ids: { k: '2' } });
+    expect(before).toMatchObject({ ports: ['p1'], external_ids: { k: '1' } });
+    expect(changes).toEqual(['insert:a', 'update:a']);
+  });
+
+  test('reset reports only real differences', () => {
+    const { r, changes } = fresh();
+    r.apply({ Sw: { [A]: { insert: { name: 'a' } }, [B]: { insert: { name: 'b', ports: 'x' } } } });
+    changes.length = 0;
+    r.reset({
+      Sw: {
+        [A]: { initial: { name: 'a' } },
+        [B]: { initial: { name: 'b', ports: 'y' } },
+        [C]: { initial: { name: 'c' } },
+      },
+    });
+    expect(changes.sort()).toEqual(['insert:c', 'update:b']);
+    r.reset({ Sw: { [C]: { initial: { name: 'c' } } } });
+    expect(changes.slice(2).sort()).toEqual(['delete:a', 'delete:b']);
+    expect(r.size('Sw')).toBe(1);
+  });
+
+  test('name and external_ids indexes follow inserts, renames and deletes', () => {
+    const { r } = fresh();
+    r.apply({ Sw: { [A]: { insert: { name: 'a', external_ids: ['map', [['pod', 'ns/p']]] } } } });
+    expect(r.byExternalId('Sw', 'pod', 'ns/p').map((x) => x._uuid)).toEqual([A]);
+    r.apply({ Sw: { [A]: { modify: { name: 'a2', external_ids: ['map', [['pod', 'ns/q']]] } } } });
+    expect(r.byName('Sw', 'a')).toEqual([]);
+    expect(r.byName('Sw', 'a2')).toHaveLength(1);
+    expect(r.byExternalId('Sw', 'pod', 'ns/p')).toEqual([]);
+    expect(r.byExternalId('Sw', 'pod', 'ns/q')).toHaveLength(1);
+    r.addIndex('Sw', 'ports', (row) => row.ports as string[]);
+    r.apply({ Sw: { [B]: { insert: { name: 'b', ports: ['set', ['p1', 'p2']] } } } });
+    expect(r.lookup('Sw', 'ports', 'p2').map((x) => x._uuid)).toEqual([B]);
+    r.apply({ Sw: { [A]: { delete: null }, [B]: { delete: null } } });
+    expect(r.size('Sw')).toBe(0);
+    expect(r.byExternalId('Sw', 'pod', 'ns/q')).toEqual([]);
+    expect(r.lookup('Sw', 'ports', 'p2')).toEqual([]);
+  });
+
+  test('a modify for an unknown row is ignored (the next full load brings it)', () => {
+    const { r, changes } = fresh();
+    r.apply({ Sw: { [A]: { modify: { name: 'ghost' } } } });
+    expect(r.size('Sw')).toBe(0);
+    expect(changes).toEqual([]);
+  });
+});
