@@ -18,7 +18,7 @@ export interface Change<R = Row> {
   old?: Readonly<R>;
 }
 
-export type ChangeListener<T extends TableMap> = (c: Change<T[keyof T]['row']>) => void;
+export type ChangeListener = (c: Change) => void;
 
 /** table -> uuid -> {"initial"|"insert"|"modify": row-or-diff} | {"delete": null} */
 export type TableUpdates2 = Record<string, Record<string, Record<string, Record<string, unknown> | null>>>;
@@ -37,7 +37,7 @@ interface TableState {
 
 export class Replica<T extends TableMap = AnyTables> {
   private readonly tables = new Map<string, TableState>();
-  private readonly listeners = new Set<ChangeListener<T>>();
+  private readonly listeners = new Set<ChangeListener>();
 
   /**
    * @param schema the database schema
@@ -124,9 +124,20 @@ export class Replica<T extends TableMap = AnyTables> {
   }
 
   /** Listens to every change; returns a function that removes the listener. Keep listeners fast. */
-  onChange(listener: ChangeListener<T>): () => void {
+  onChange(listener: ChangeListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Listens to the changes of one table, with its row type. */
+  onTableChange<K extends keyof T & string>(
+    table: K,
+    listener: (c: Change<T[K]['row']>) => void,
+  ): () => void {
+    this.state(table);
+    return this.onChange((c) => {
+      if (c.table === table) listener(c as Change<T[K]['row']>);
+    });
   }
 
   // ---- feeding ------------------------------------------------------------------------------------
@@ -218,7 +229,7 @@ export class Replica<T extends TableMap = AnyTables> {
   }
 
   private emit(change: Change): void {
-    for (const l of this.listeners) l(change as Change<T[keyof T]['row']>);
+    for (const l of this.listeners) l(change);
   }
 
   private addIndexTo(state: TableState, name: string, key: Index['key']): void {

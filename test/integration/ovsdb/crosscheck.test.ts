@@ -1,6 +1,5 @@
 // What the client writes, ovn-nbctl / ovs-vsctl read back identically, and the reverse.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { run } from '../../../src/lab/proc.ts';
 import type { Tables as OvsTables } from '../../../src/ovsdb/generated/open-vswitch.ts';
 import type { Tables as NbTables } from '../../../src/ovsdb/generated/ovn-nb.ts';
 import { named, Ops, OvsdbClient, type Replica } from '../../../src/ovsdb/index.ts';

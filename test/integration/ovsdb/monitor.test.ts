@@ -146,8 +146,8 @@ describe('replica', () => {
   test('emits insert, update and delete with old and new rows; indexes follow', async () => {
     const replica = await watcher.monitor({ Logical_Switch: { columns: ['name', 'external_ids'] } });
     const changes: Change<LogicalSwitch>[] = [];
-    replica.onChange((c) => {
-      if ((c.row ?? c.old)?.name === 'ev-sw') changes.push(c as Change<LogicalSwitch>);
+    replica.onTableChange('Logical_Switch', (c) => {
+      if ((c.row ?? c.old)?.name === 'ev-sw') changes.push(c);
     });
     const [ins] = await writer.transact([
       nb.insert('Logical_Switch', { name: 'ev-sw', external_ids: { pod: 'a' } }),
