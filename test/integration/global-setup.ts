@@ -30,6 +30,11 @@ export default async function setup(): Promise<() => Promise<void>> {
     }
     for (const l of extra.rootLinks) leaks.push(`link ${l} in the root namespace`);
     rmSync(root, { recursive: true, force: true });
-    if (leaks.length > 0) throw new Error(`integration tests leaked:\n  ${leaks.join('\n  ')}`);
+    if (leaks.length > 0) {
+      // vitest reports an error thrown here but still exits 0: set the exit code ourselves
+      console.error(`integration tests leaked (now cleaned up):\n  ${leaks.join('\n  ')}`);
+      process.exitCode = 1;
+      throw new Error('integration tests leaked resources');
+    }
   };
 }
