@@ -109,6 +109,33 @@ export function decodeColumns(
   }
 }
 
+/**
+ * A decoder of whole rows for the given columns (all when undefined). Every row it makes has the same
+ * columns in the same order, absent ones at their defaults, which keeps the objects' shapes uniform
+ * (fast property access, little garbage) when a monitor loads 100k rows at once.
+ */
+export function rowDecoder(
+  t: TableSchema,
+  columns?: readonly string[],
+): (uuid: string, wire: Record<string, unknown>) => Row {
+  const cols = [...t.columns.values()].filter(
+    (c) => c.name !== '_uuid' && c.name !== '_version' && (!columns || columns.includes(c.name)),
+  );
+  const names = cols.map((c) => c.name);
+  const decode = cols.map(columnDecoder);
+  const defaults = cols.map((c) => Object.freeze(defaultValue(c)));
+  return (uuid, wire) => {
+    const row: Record<string, unknown> = { _uuid: uuid };
+    for (let i = 0; i < names.length; i++) {
+      const w = wire[names[i]!];
+      row[names[i]!] = w === undefined ? defaults[i] : decode[i]!(w);
+    }
+    // the row version is kept when the server sends it (it does for monitors of all columns)
+    if (wire._version !== undefined) row._version = decodeAtom(wire._version);
+    return row as Row;
+  };
+}
+
 /** Applies an update2 "modify" diff to one column's old value and returns the new value. */
 export function applyColumnDiff(c: ColumnSchema, old: unknown, diffWire: unknown): unknown {
   switch (c.shape) {

@@ -2,7 +2,7 @@
 // updates ("update2"/"update3" table-updates). It knows nothing of the network: the client hands it
 // updates. Rows are frozen and replaced on change (never mutated), so callers may keep references.
 // Indexes map a key (a column's value, an external_ids entry) to rows; listeners hear every change.
-import { applyColumnDiff, decodeColumns, defaultValue, type Row } from './datum.ts';
+import { applyColumnDiff, type Row, rowDecoder } from './datum.ts';
 import type { AnyTables, TableMap } from './ops.ts';
 import { type DatabaseSchema, type TableSchema, tableOf } from './schema.ts';
 
@@ -25,13 +25,14 @@ export type TableUpdates2 = Record<string, Record<string, Record<string, Record<
 
 interface Index {
   key: (row: Row) => string | readonly string[] | undefined;
-  map: Map<string, Set<string>>;
+  /** key -> the uuid of the one row with that key, or a set when several share it (most keys are unique). */
+  map: Map<string, string | Set<string>>;
 }
 
 interface TableState {
   schema: TableSchema;
   rows: Map<string, Row>;
-  template: Record<string, unknown>;
+  decode: (uuid: string, wire: Record<string, unknown>) => Row;
   indexes: Map<string, Index>;
 }
 
@@ -49,12 +50,12 @@ export class Replica<T extends TableMap = AnyTables> {
   ) {
     for (const [table, cols] of Object.entries(columns)) {
       const ts = tableOf(schema, table);
-      const template: Record<string, unknown> = {};
-      for (const c of ts.columns.values()) {
-        if (c.name === '_uuid' || c.name === '_version' || (cols && !cols.includes(c.name))) continue;
-        template[c.name] = Object.freeze(defaultValue(c));
-      }
-      const state: TableState = { schema: ts, rows: new Map(), template, indexes: new Map() };
+      const state: TableState = {
+        schema: ts,
+        rows: new Map(),
+        decode: rowDecoder(ts, cols),
+        indexes: new Map(),
+      };
       this.tables.set(table, state);
       if (ts.columns.has('name') && (!cols || cols.includes('name'))) {
         this.addIndexTo(state, 'name', (r) => r.name as string);
@@ -119,7 +120,8 @@ export class Replica<T extends TableMap = AnyTables> {
     const idx = state.indexes.get(index);
     if (!idx) throw new Error(`no index ${index} on ${table}`);
     const uuids = idx.map.get(key);
-    if (!uuids) return [];
+    if (uuids === undefined) return [];
+    if (typeof uuids === 'string') return [state.rows.get(uuids) as T[K]['row']];
     return [...uuids].map((u) => state.rows.get(u) as T[K]['row']);
   }
 
@@ -167,6 +169,11 @@ export class Replica<T extends TableMap = AnyTables> {
   reset(initial: TableUpdates2): void {
     for (const [table, state] of this.tables) {
       const incoming = initial[table] ?? {};
+      if (state.rows.size === 0) {
+        // the first load (the common case): nothing to compare with
+        this.apply({ [table]: incoming });
+        continue;
+      }
       const seen = new Set<string>();
       for (const uuid in incoming) {
         const u = incoming[uuid]!;
@@ -194,9 +201,7 @@ export class Replica<T extends TableMap = AnyTables> {
   }
 
   private decodeFull(state: TableState, uuid: string, wire: Record<string, unknown>): Row {
-    const row: Record<string, unknown> = { _uuid: uuid, ...state.template };
-    decodeColumns(state.schema, wire, row);
-    return Object.freeze(row) as Row;
+    return Object.freeze(state.decode(uuid, wire));
   }
 
   private modify(state: TableState, uuid: string, diff: Record<string, unknown>): void {
@@ -217,7 +222,8 @@ export class Replica<T extends TableMap = AnyTables> {
       if (old) indexRemove(idx, old);
       indexAdd(idx, row);
     }
-    this.emit({ table: state.schema.name, kind: old ? 'update' : 'insert', uuid, row, old });
+    if (this.listeners.size)
+      this.emit({ table: state.schema.name, kind: old ? 'update' : 'insert', uuid, row, old });
   }
 
   private remove(state: TableState, uuid: string): void {
@@ -225,7 +231,7 @@ export class Replica<T extends TableMap = AnyTables> {
     if (!old) return;
     state.rows.delete(uuid);
     for (const idx of state.indexes.values()) indexRemove(idx, old);
-    this.emit({ table: state.schema.name, kind: 'delete', uuid, old });
+    if (this.listeners.size) this.emit({ table: state.schema.name, kind: 'delete', uuid, old });
   }
 
   private emit(change: Change): void {
@@ -247,18 +253,24 @@ function keysOf(idx: Index, row: Row): readonly string[] {
 
 function indexAdd(idx: Index, row: Row): void {
   for (const k of keysOf(idx, row)) {
-    const set = idx.map.get(k);
-    if (set) set.add(row._uuid);
-    else idx.map.set(k, new Set([row._uuid]));
+    const cur = idx.map.get(k);
+    if (cur === undefined) idx.map.set(k, row._uuid);
+    else if (typeof cur === 'string') {
+      if (cur !== row._uuid) idx.map.set(k, new Set([cur, row._uuid]));
+    } else cur.add(row._uuid);
   }
 }
 
 function indexRemove(idx: Index, row: Row): void {
   for (const k of keysOf(idx, row)) {
-    const set = idx.map.get(k);
-    if (!set) continue;
-    set.delete(row._uuid);
-    if (set.size === 0) idx.map.delete(k);
+    const cur = idx.map.get(k);
+    if (cur === undefined) continue;
+    if (typeof cur === 'string') {
+      if (cur === row._uuid) idx.map.delete(k);
+      continue;
+    }
+    cur.delete(row._uuid);
+    if (cur.size === 1) idx.map.set(k, cur.values().next().value!);
   }
 }
 
