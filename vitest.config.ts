@@ -14,6 +14,15 @@ export default defineConfig({
         },
       },
       {
+        // Kubernetes API server and clients (kubectl, client-node) on loopback; no OVS needed.
+        extends: true,
+        test: {
+          name: 'apiserver',
+          include: ['test/apiserver/**/*.test.ts'],
+          testTimeout: 30_000,
+        },
+      },
+      {
         extends: true,
         test: {
           name: 'integration',
