@@ -1,7 +1,7 @@
 // One ovsdb-server for an OVN database (NB or SB): standalone, or a member of a local Raft cluster.
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Daemon, livePid, run, startDaemon, terminate } from './proc.ts';
+import { type Daemon, livePid, run, startDaemon, terminate, waitGone } from './proc.ts';
 
 export type DbKind = 'nb' | 'sb';
 
@@ -111,9 +111,15 @@ export class DbServer implements Daemon {
     };
   }
 
-  kill(signal: NodeJS.Signals): void {
+  /**
+   * Sends a signal; for a fatal one, resolves once the process is gone. Clients notice the closed socket
+   * before the process has finished exiting, and a start() in that window would see it still running.
+   */
+  async kill(signal: NodeJS.Signals): Promise<void> {
     const pid = this.pid;
-    if (pid) process.kill(pid, signal);
+    if (!pid) return;
+    process.kill(pid, signal);
+    if (signal === 'SIGKILL' || signal === 'SIGTERM' || signal === 'SIGINT') await waitGone(pid, 10_000);
   }
 
   async stop(): Promise<void> {

@@ -105,6 +105,8 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
   private monitorSeq = 0;
   private sinceSupported = true;
   private maxRaftIndex = 0;
+  /** The database is a Raft cluster (from _Server.Database.model). */
+  private clusteredDb = false;
   private lastError: Error | undefined;
   private closedBy: OvsdbError | undefined;
   private waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -312,7 +314,9 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
 
   private async startMonitor(conn: RpcConnection, mon: Monitor): Promise<void> {
     const requests = mon.requests;
-    if (this.sinceSupported) {
+    // Only a clustered database keeps the transaction history that lets a monitor resume; on a standalone
+    // server monitor_cond_since always reloads everything, and its first load is a third slower.
+    if (this.sinceSupported && this.clusteredDb) {
       try {
         const [found, lastTxnId, updates] = await conn.request<[boolean, string, TableUpdates2]>(
           'monitor_cond_since',
@@ -428,7 +432,7 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
         }
         this.schemaCache = schema;
       }
-      if (this.opts.leaderOnly) await this.checkLeader(conn, setupTimeout);
+      await this.inspectServer(conn, setupTimeout);
       this.conn = conn;
       for (const mon of this.monitors.values()) await this.startMonitor(conn, mon);
       return conn;
@@ -439,10 +443,11 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
   }
 
   /**
-   * Through _Server.Database: refuse a clustered member that is not the connected leader, or whose Raft
-   * index is behind one already seen (a stale member); then monitor that row to notice a lost leadership.
+   * Through _Server.Database: learn whether the database is clustered; with leaderOnly, refuse a member
+   * that is not the connected leader or whose Raft index is behind one already seen (a stale member), and
+   * keep monitoring that row to notice a lost leadership.
    */
-  private async checkLeader(conn: RpcConnection, timeoutMs: number): Promise<void> {
+  private async inspectServer(conn: RpcConnection, timeoutMs: number): Promise<void> {
     if (!this.serverSchema) {
       const raw = await conn
         .request<RawDatabaseSchema>('get_schema', ['_Server'], timeoutMs)
@@ -462,7 +467,8 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
     );
     const row = firstRow(this.serverSchema, updates);
     if (!row) throw new ConnectionError(`${conn.remote}: database ${this.opts.database} not served`);
-    this.assertUsable(conn.remote, row);
+    this.clusteredDb = row.model === 'clustered';
+    if (this.opts.leaderOnly) this.assertUsable(conn.remote, row);
   }
 
   private assertUsable(remote: string, row: Row): void {
@@ -477,7 +483,7 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
   }
 
   private checkServerUpdate(updates: TableUpdates2): void {
-    if (!this.serverSchema || !this.conn) return;
+    if (!this.serverSchema || !this.conn || !this.opts.leaderOnly) return;
     const table = updates.Database;
     if (!table) return;
     for (const u of Object.values(table)) {

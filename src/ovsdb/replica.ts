@@ -1,6 +1,7 @@
 // An in-memory copy of the monitored part of a database, fed by monitor_cond / monitor_cond_since
 // updates ("update2"/"update3" table-updates). It knows nothing of the network: the client hands it
-// updates. Rows are frozen and replaced on change (never mutated), so callers may keep references.
+// updates. Rows are replaced on change, never mutated, so callers may keep references; they are typed
+// Readonly rather than frozen at run time (freezing cost a quarter of a 100k-row initial load).
 // Indexes map a key (a column's value, an external_ids entry) to rows; listeners hear every change.
 import { applyColumnDiff, type Row, rowDecoder } from './datum.ts';
 import type { AnyTables, TableMap } from './ops.ts';
@@ -156,7 +157,7 @@ export class Replica<T extends TableMap = AnyTables> {
         else if (u.modify) this.modify(state, uuid, u.modify);
         else {
           const fresh = u.insert ?? u.initial;
-          if (fresh) this.put(state, uuid, this.decodeFull(state, uuid, fresh));
+          if (fresh) this.put(state, uuid, state.decode(uuid, fresh));
         }
       }
     }
@@ -180,7 +181,7 @@ export class Replica<T extends TableMap = AnyTables> {
         const fresh = u.initial ?? u.insert;
         if (!fresh) continue;
         seen.add(uuid);
-        const row = this.decodeFull(state, uuid, fresh);
+        const row = state.decode(uuid, fresh);
         const old = state.rows.get(uuid);
         if (!old || !sameRow(old, row)) this.put(state, uuid, row);
       }
@@ -200,10 +201,6 @@ export class Replica<T extends TableMap = AnyTables> {
     return s;
   }
 
-  private decodeFull(state: TableState, uuid: string, wire: Record<string, unknown>): Row {
-    return Object.freeze(state.decode(uuid, wire));
-  }
-
   private modify(state: TableState, uuid: string, diff: Record<string, unknown>): void {
     const old = state.rows.get(uuid);
     if (!old) return; // a modify for a row we do not hold: the next full dump will bring it
@@ -212,7 +209,7 @@ export class Replica<T extends TableMap = AnyTables> {
       const c = state.schema.columns.get(col);
       if (c && col in row) row[col] = applyColumnDiff(c, row[col], diff[col]);
     }
-    this.put(state, uuid, Object.freeze(row) as Row);
+    this.put(state, uuid, row as Row);
   }
 
   private put(state: TableState, uuid: string, row: Row): void {

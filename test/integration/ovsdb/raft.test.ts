@@ -51,7 +51,7 @@ describe('raft cluster', () => {
     ];
     let alreadyApplied = 0;
     for (let i = 0; i < 500; i++) {
-      if (i === 150) oldLeader.kill('SIGKILL');
+      if (i === 150) await oldLeader.kill('SIGKILL');
       const r = await client.transactIdempotent(write(i), { attempts: 50, timeoutMs: 5_000 });
       if (!r.applied) alreadyApplied++;
     }

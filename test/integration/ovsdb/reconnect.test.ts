@@ -30,7 +30,7 @@ describe('reconnect', () => {
     await client.transact([nb.insert('Logical_Switch', { name: 'rc-before' })]);
     expect(replica.byName('Logical_Switch', 'rc-before')).toHaveLength(1);
     const disconnected = new Promise((r) => client.once('disconnected', r));
-    server().kill('SIGKILL');
+    await server().kill('SIGKILL');
     await disconnected;
     expect(client.connected).toBe(false);
     // issued while the server is down: waits for the connection, then commits once
@@ -49,7 +49,7 @@ describe('reconnect', () => {
       nb.insert('Logical_Switch', { name: 'rc-same' }),
     ]);
     const disconnected = new Promise((r) => client.once('disconnected', r));
-    server().kill('SIGKILL');
+    await server().kill('SIGKILL');
     await disconnected;
     // change the database file while no server runs
     const txn = JSON.stringify([
@@ -75,7 +75,7 @@ describe('reconnect', () => {
   });
 
   test('a frozen server is detected by the inactivity probe; requests fail instead of hanging', async () => {
-    server().kill('SIGSTOP');
+    await server().kill('SIGSTOP');
     try {
       const t0 = Date.now();
       const err = await client.transact([nb.insert('Logical_Switch', { name: 'rc-frozen' })]).catch((e) => e);
@@ -83,7 +83,7 @@ describe('reconnect', () => {
       expect((err as Error).message).toMatch(/inactivity probe/);
       expect(Date.now() - t0).toBeLessThan(5_000);
     } finally {
-      server().kill('SIGCONT');
+      await server().kill('SIGCONT');
     }
     await client.whenConnected(10_000);
     // the interrupted transaction may or may not have committed (it was sent): both are allowed here
@@ -93,14 +93,14 @@ describe('reconnect', () => {
 
   test('close() rejects waiting requests and stops reconnecting', async () => {
     const c = await OvsdbClient.connect<Tables>({ remotes: server().unixRemote, database: 'OVN_Northbound' });
-    server().kill('SIGSTOP');
+    await server().kill('SIGSTOP');
     try {
       const pending = c.transact([nb.comment('never answered')]);
       c.close();
       await expect(pending).rejects.toMatchObject({ code: 'OVSDB_CLOSED' });
       await expect(c.listDbs()).rejects.toMatchObject({ code: 'OVSDB_CLOSED' });
     } finally {
-      server().kill('SIGCONT');
+      await server().kill('SIGCONT');
     }
   });
 });
