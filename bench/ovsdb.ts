@@ -2,8 +2,10 @@
 // The native OVSDB client against a real OVN_Northbound ovsdb-server (standalone, no northd, so nothing
 // else loads the server), side by side with ovn-nbctl in the same run.
 import { execFile } from 'node:child_process';
+import { connect } from 'node:net';
 import { promisify } from 'node:util';
 import { Lab } from '../src/lab/lab.ts';
+import { JsonFramer } from '../src/ovsdb/framer.ts';
 import type { Tables } from '../src/ovsdb/generated/ovn-nb.ts';
 import { named, Ops, OvsdbClient } from '../src/ovsdb/index.ts';
 import { printFigures, printTable, type Row, timeMs } from './_report.ts';
@@ -34,6 +36,28 @@ async function monitorLoad(remote: string, rows: number) {
     rss_mb: number;
     baseline_rss_mb: number;
   };
+}
+
+/** Time until the last byte of a monitor_cond reply on a bare unix socket: no parsing at all. */
+function rawReplyMs(path: string, requests: object): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(path);
+    const framer = new JsonFramer();
+    let t0 = 0n;
+    sock.on('connect', () => {
+      t0 = process.hrtime.bigint();
+      sock.write(
+        JSON.stringify({ method: 'monitor_cond', params: ['OVN_Northbound', 'raw', requests], id: 1 }),
+      );
+    });
+    sock.on('data', (d: Buffer) => {
+      if (framer.push(d).length > 0) {
+        resolve(Number(process.hrtime.bigint() - t0) / 1e6);
+        sock.destroy();
+      }
+    });
+    sock.on('error', reject);
+  });
 }
 
 async function fill(client: OvsdbClient<Tables>, sw: string, from: number, to: number) {
@@ -84,7 +108,10 @@ try {
     per_op_us: (figures.single_txn_1000_ms * 1000) / N,
   });
 
-  // 2. N sequential transactions on one connection (each: insert an LSP and add it to its switch)
+  // 2. N sequential transactions on one connection (each: insert an LSP and add it to its switch),
+  // starting from an empty database
+  await client.transact([nb.delete('Logical_Switch', [])]);
+  await client.transact([nb.insert('Logical_Switch', { name: 'seq' })]);
   figures.seq_txn_1000_ms = await timeMs(async () => {
     for (let i = 0; i < N; i++) {
       await client.transact([
@@ -99,7 +126,9 @@ try {
     per_op_us: (figures.seq_txn_1000_ms * 1000) / N,
   });
 
-  // 3. N ovn-nbctl lsp-add processes, the way a controller shelling out would do it
+  // 3. N ovn-nbctl lsp-add processes, the way a controller shelling out would do it; each process
+  // downloads the tables it touches, so it starts from the same empty database as case 2 did
+  await client.transact([nb.delete('Logical_Switch', [])]);
   await lab.nbctl('ls-add', 'nbctl');
   const env = { ...process.env, ...lab.env };
   figures.nbctl_1000_ms = await timeMs(async () => {
@@ -140,6 +169,14 @@ try {
     figures[`monitor_${k}_rows_ms`] = m.ms;
     figures[`monitor_${k}_rss_mb`] = m.rss_mb;
     rows.push({ case: `initial monitor load, ${k} LSP rows`, ms: m.ms, per_op_us: (m.ms * 1000) / target });
+    // the server's own share: the same monitor request on a bare socket, timed to the reply's last byte
+    const serverMs = await rawReplyMs(server.sock, { Logical_Switch_Port: [{}], Logical_Switch: [{}] });
+    figures[`monitor_${k}_server_only_ms`] = serverMs;
+    rows.push({
+      case: `  of which ovsdb-server alone (raw socket)`,
+      ms: serverMs,
+      per_op_us: (serverMs * 1000) / target,
+    });
   }
   figures.monitor_growth_100k_over_10k = figures.monitor_100k_rows_ms! / figures.monitor_10k_rows_ms!;
   client.close();

@@ -125,6 +125,22 @@ export class Lab {
     }
   }
 
+  /**
+   * A network namespace owned by this lab (e.g. a pod's), recorded in the manifest before it is created so
+   * that every teardown path removes it.
+   */
+  async addNetns(suffix: string): Promise<string> {
+    const name = `ovnk-${this.id}-${suffix}`;
+    const file = join(this.dir, 'lab.json');
+    const m = JSON.parse(readFileSync(file, 'utf8')) as LabManifest;
+    if (!m.netns.includes(name)) {
+      m.netns.push(name);
+      writeFileSync(file, JSON.stringify(m));
+    }
+    await addNetns(name);
+    return name;
+  }
+
   node(name: string): Chassis {
     const c = this.chassis.find((x) => x.name === name);
     if (!c) throw new Error(`no chassis ${name} in lab ${this.id}`);
