@@ -1,0 +1,81 @@
+// Applies owners' desired northbound state in one transaction per batch, against the live replica. The
+// replica is current when a transaction's reply arrives (the server sends our own update first), so the
+// next plan always starts from what northbound really holds.
+import type { Tables } from '../../ovsdb/generated/ovn-nb.ts';
+import type { AnyTables, OvsdbClient, Replica } from '../../ovsdb/index.ts';
+import { ownerOf } from './ownership.ts';
+import { type DesiredRow, PlanError, Planner, prepareReplica, TxnPlan } from './plan.ts';
+
+/** The northbound tables the controller owns rows in. */
+export const MANAGED_TABLES = [
+  'Logical_Router',
+  'Logical_Router_Port',
+  'Logical_Router_Static_Route',
+  'Logical_Router_Policy',
+  'Logical_Switch',
+  'Logical_Switch_Port',
+  'ACL',
+  'Port_Group',
+  'Address_Set',
+] as const;
+
+export interface OwnerState {
+  owner: string;
+  desired: readonly DesiredRow[];
+}
+
+export interface ApplyResult {
+  /** Operations sent (0 when northbound already matched). */
+  ops: number;
+  /** Owners that could not be planned (e.g. a parent row not there yet), with why; retry them later. */
+  failed: { owner: string; error: PlanError }[];
+}
+
+export class NbWriter {
+  private readonly planner: Planner;
+
+  private constructor(
+    private readonly client: OvsdbClient<Tables>,
+    readonly replica: Replica<Tables>,
+  ) {
+    const r = replica as unknown as Replica<AnyTables>;
+    prepareReplica(r, MANAGED_TABLES);
+    this.planner = new Planner(r, { tables: MANAGED_TABLES });
+  }
+
+  /** Starts the monitor of every managed table and returns a writer on it. */
+  static async create(client: OvsdbClient<Tables>): Promise<NbWriter> {
+    const spec = Object.fromEntries(MANAGED_TABLES.map((t) => [t, {}]));
+    const replica = await client.monitor(spec);
+    return new NbWriter(client, replica);
+  }
+
+  /** Makes northbound hold exactly what each owner wants, in one transaction. */
+  async apply(states: readonly OwnerState[], comment?: string): Promise<ApplyResult> {
+    const txn = new TxnPlan();
+    const failed: ApplyResult['failed'] = [];
+    for (const s of states) {
+      try {
+        this.planner.plan(txn, s.owner, s.desired);
+      } catch (e) {
+        if (!(e instanceof PlanError)) throw e;
+        failed.push({ owner: s.owner, error: e });
+      }
+    }
+    const ops = txn.build(comment);
+    if (ops.length > 0) await this.client.transact(ops);
+    return { ops: ops.length, failed };
+  }
+
+  /** Owners that hold rows in northbound (for garbage collection of owners Kubernetes no longer has). */
+  owners(): Set<string> {
+    const out = new Set<string>();
+    for (const t of MANAGED_TABLES) {
+      for (const row of this.replica.rows(t)) {
+        const o = ownerOf(row);
+        if (o) out.add(o);
+      }
+    }
+    return out;
+  }
+}
