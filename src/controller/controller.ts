@@ -1,0 +1,267 @@
+// The controller's start order, the same on first start and on every restart (there is no separate
+// cleanup path): connect to northbound and load its replica; fill the caches from Kubernetes; make sure the
+// default VPC router and the default and join Subnets exist; reconcile every Subnet (IPAM learns them);
+// rebuild every allocation from its records (IP CRs, then annotations of pods that lack one) BEFORE any new
+// address is handed out; then start the work queues with every key Kubernetes or northbound knows of, so
+// objects that vanished while the controller was down are released like any other change.
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type V1Namespace,
+  type V1Node,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import { Ipam } from '../ipam/index.ts';
+import type { Tables } from '../ovsdb/generated/ovn-nb.ts';
+import { OvsdbClient } from '../ovsdb/index.ts';
+import type { Config } from './config.ts';
+import type { Deps, Logger } from './deps.ts';
+import { Ann } from './k8s/annotations.ts';
+import { ResourceCache } from './k8s/informer.ts';
+import { KUBEOVN_GROUP, KUBEOVN_VERSION, type Subnet } from './k8s/types.ts';
+import { isConflict, Kube } from './kube.ts';
+import { owners, vpcRows } from './nb/topology.ts';
+import { NbWriter } from './nb/writer.ts';
+import { reconcileNode } from './nodes.ts';
+import { podOwnerKey, reconcilePod } from './pods.ts';
+import { WorkQueue } from './queue.ts';
+import { reconcileSubnet, writeStatus } from './subnets.ts';
+
+const quiet: Logger = { info() {}, warn() {}, error() {}, debug() {} };
+
+export interface ControllerOptions {
+  kc: KubeConfig;
+  config: Config;
+  log?: Logger;
+}
+
+export class Controller {
+  private readonly queues: WorkQueue[] = [];
+
+  private constructor(
+    readonly deps: Deps,
+    private readonly nbClient: OvsdbClient<Tables>,
+  ) {}
+
+  static async start(opts: ControllerOptions): Promise<Controller> {
+    const log = opts.log ?? quiet;
+    const nbClient = await OvsdbClient.connect<Tables>({
+      remotes: opts.config.nbRemotes,
+      database: 'OVN_Northbound',
+    });
+    try {
+      return await Controller.startWith(opts, log, nbClient);
+    } catch (e) {
+      nbClient.close();
+      throw e;
+    }
+  }
+
+  private static async startWith(opts: ControllerOptions, log: Logger, nbClient: OvsdbClient<Tables>) {
+    const { kc, config } = opts;
+    const core = kc.makeApiClient(CoreV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const nb = await NbWriter.create(nbClient);
+    // queue hooks are bound once the queues exist; events before that are covered by the full enqueue
+    const hooks: Record<'subnet' | 'pod' | 'node', (key: string) => void> = {
+      subnet() {},
+      pod() {},
+      node() {},
+    };
+    const subnetPath = `/apis/${KUBEOVN_GROUP}/${KUBEOVN_VERSION}/subnets`;
+    const deps: Deps = {
+      config,
+      kube: new Kube(kc),
+      ipam: new Ipam(),
+      nb,
+      log,
+      valid: new Map(),
+      subnets: new ResourceCache<Subnet>(
+        kc,
+        subnetPath,
+        async () =>
+          (await custom.listClusterCustomObject({
+            group: KUBEOVN_GROUP,
+            version: KUBEOVN_VERSION,
+            plural: 'subnets',
+          })) as {
+            items: Subnet[];
+          },
+        (k) => hooks.subnet(k),
+      ),
+      pods: new ResourceCache<V1Pod>(
+        kc,
+        '/api/v1/pods',
+        () => core.listPodForAllNamespaces(),
+        (k) => hooks.pod(k),
+      ),
+      nodes: new ResourceCache<V1Node>(
+        kc,
+        '/api/v1/nodes',
+        () => core.listNode(),
+        (k) => hooks.node(k),
+      ),
+      namespaces: new ResourceCache<V1Namespace>(
+        kc,
+        '/api/v1/namespaces',
+        () => core.listNamespace(),
+        () => undefined,
+      ),
+    };
+    const c = new Controller(deps, nbClient);
+
+    const vpc = await nb.apply([
+      { owner: owners.vpc('ovn-cluster'), desired: vpcRows({ name: config.clusterRouter }) },
+    ]);
+    if (vpc.failed.length > 0) throw vpc.failed[0]!.error;
+    await Promise.all([deps.subnets.start(), deps.pods.start(), deps.nodes.start(), deps.namespaces.start()]);
+    await c.ensureDefaultSubnets(custom);
+
+    // IPAM learns every subnet before any allocation is rebuilt or made
+    for (const s of deps.subnets.list()) {
+      try {
+        await reconcileSubnet(deps, s.metadata!.name!);
+      } catch (e) {
+        log.warn({ subnet: s.metadata?.name, err: String(e) }, 'subnet not ready at start; will retry');
+      }
+    }
+    await c.restoreAllocations();
+
+    const workers = { workers: config.workers, maxAttempts: Number.POSITIVE_INFINITY, maxDelayMs: 30_000 };
+    const onDropped = (key: string, err: Error) => log.error({ key, err: err.message }, 'reconcile gave up');
+    const subnetQ = new WorkQueue({
+      ...workers,
+      workers: 1,
+      onDropped,
+      reconcile: (k) => reconcileSubnet(deps, k),
+    });
+    const podQ = new WorkQueue({
+      ...workers,
+      onDropped,
+      reconcile: async (k) => {
+        const r = await reconcilePod(deps, k);
+        // the subnet's counters changed: one status update per subnet, however many pods moved
+        for (const name of deps.valid.keys()) subnetStatusQ.add(name);
+        return r;
+      },
+    });
+    const nodeQ = new WorkQueue({ ...workers, onDropped, reconcile: (k) => reconcileNode(deps, k) });
+    const subnetStatusQ = new WorkQueue({
+      workers: 1,
+      maxAttempts: 5,
+      reconcile: async (name) => {
+        const s = deps.subnets.get(name);
+        if (s) await writeStatus(deps, s);
+      },
+    });
+    c.queues.push(subnetQ, podQ, nodeQ, subnetStatusQ);
+    hooks.subnet = (k) => subnetQ.add(k);
+    hooks.pod = (k) => podQ.add(k);
+    hooks.node = (k) => nodeQ.add(k);
+
+    for (const s of deps.subnets.list()) subnetQ.add(s.metadata!.name!);
+    for (const n of deps.nodes.list()) nodeQ.add(n.metadata!.name!);
+    for (const p of deps.pods.list()) podQ.add(`${p.metadata!.namespace}/${p.metadata!.name}`);
+    // owners northbound still has whose objects are gone: releasing them is an ordinary reconcile
+    for (const owner of nb.owners()) {
+      const [kind, a, b] = owner.split('/');
+      if (kind === 'pod' && a && b && !deps.pods.get(`${a}/${b}`)) podQ.add(`${a}/${b}`);
+      if (kind === 'node' && a && !deps.nodes.get(a)) nodeQ.add(a);
+      if (kind === 'subnet' && a && !deps.subnets.get(a)) subnetQ.add(a);
+    }
+    for (const ip of await deps.kube.listIps()) {
+      const { podName, namespace } = ip.spec;
+      if (namespace && !deps.pods.get(`${namespace}/${podName}`)) podQ.add(`${namespace}/${podName}`);
+    }
+    log.info({ subnets: deps.valid.size, allocations: deps.ipam.allocations().length }, 'controller started');
+    return c;
+  }
+
+  /** The default and join Subnets are ordinary Subnet objects; they are created when missing. */
+  private async ensureDefaultSubnets(custom: CustomObjectsApi): Promise<void> {
+    const { defaultSubnet: ds, joinSubnet: js } = this.deps.config;
+    const wanted: Subnet[] = [
+      {
+        apiVersion: 'kubeovn.io/v1',
+        kind: 'Subnet',
+        metadata: { name: ds.name },
+        spec: {
+          cidrBlock: ds.cidr,
+          gateway: ds.gateway,
+          excludeIps: ds.excludeIps,
+          default: true,
+          vpc: 'ovn-cluster',
+        },
+      },
+      {
+        apiVersion: 'kubeovn.io/v1',
+        kind: 'Subnet',
+        metadata: { name: js.name },
+        spec: { cidrBlock: js.cidr, gateway: js.gateway, vpc: 'ovn-cluster' },
+      },
+    ];
+    for (const s of wanted) {
+      if (this.deps.subnets.get(s.metadata!.name!)) continue;
+      const spec = Object.fromEntries(Object.entries(s.spec).filter(([, v]) => v !== undefined));
+      try {
+        await custom.createClusterCustomObject({
+          group: KUBEOVN_GROUP,
+          version: KUBEOVN_VERSION,
+          plural: 'subnets',
+          body: { ...s, spec },
+        });
+      } catch (e) {
+        if (!isConflict(e)) throw e;
+      }
+    }
+    // wait for the cache to see them
+    for (let i = 0; i < 100 && wanted.some((s) => !this.deps.subnets.get(s.metadata!.name!)); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /**
+   * Rebuilds IPAM from every record of an allocation: IP CRs first (written before anything else), then the
+   * annotations of pods without an IP CR. Conflicting records are logged and not taken, never merged.
+   */
+  private async restoreAllocations(): Promise<void> {
+    const d = this.deps;
+    const records = [];
+    const seen = new Set<string>();
+    for (const ip of await d.kube.listIps()) {
+      if (!d.valid.has(ip.spec.subnet)) continue;
+      records.push({
+        subnet: ip.spec.subnet,
+        owner: ip.metadata!.name!,
+        ips: ip.spec.ipAddress,
+        mac: ip.spec.macAddress,
+      });
+      seen.add(ip.metadata!.name!);
+    }
+    for (const p of d.pods.list()) {
+      const a = p.metadata?.annotations ?? {};
+      const owner = podOwnerKey(p.metadata!.namespace!, p.metadata!.name!);
+      const subnet = a[Ann.logicalSwitch];
+      if (a[Ann.allocated] !== 'true' || seen.has(owner) || !subnet || !d.valid.has(subnet)) continue;
+      records.push({ subnet, owner, ips: a[Ann.ipAddress] ?? '', mac: a[Ann.macAddress] });
+    }
+    const report = d.ipam.restore(records);
+    for (const r of report.rejected) {
+      d.log.warn({ owner: r.record.owner, err: r.error.message }, 'allocation record rejected at restore');
+    }
+    d.log.info({ restored: report.restored, rejected: report.rejected.length }, 'allocations restored');
+  }
+
+  /** Resolves when every queue is empty and idle (for tests and benchmarks). */
+  async idle(): Promise<void> {
+    for (let i = 0; i < 3; i++) for (const q of this.queues) await q.idle();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.queues.map((q) => q.shutdown()));
+    const d = this.deps;
+    await Promise.all([d.subnets.stop(), d.pods.stop(), d.nodes.stop(), d.namespaces.stop()]);
+    this.nbClient.close();
+  }
+}

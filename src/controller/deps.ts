@@ -1,0 +1,31 @@
+// What every reconciler works with: the caches it reads, the IPAM and northbound writer it changes, the
+// Kubernetes writer and the configuration.
+import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { Ipam } from '../ipam/index.ts';
+import type { Config } from './config.ts';
+import type { ResourceCache } from './k8s/informer.ts';
+import type { Subnet } from './k8s/types.ts';
+import type { Kube } from './kube.ts';
+import type { NbWriter } from './nb/writer.ts';
+import type { FormattedSubnet } from './subnet-spec.ts';
+
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+}
+
+export interface Deps {
+  config: Config;
+  kube: Kube;
+  ipam: Ipam;
+  nb: NbWriter;
+  log: Logger;
+  subnets: ResourceCache<Subnet>;
+  pods: ResourceCache<V1Pod>;
+  nodes: ResourceCache<V1Node>;
+  namespaces: ResourceCache<V1Namespace>;
+  /** Subnets that passed validation and are in IPAM, by name. */
+  valid: Map<string, FormattedSubnet>;
+}

@@ -1,0 +1,17 @@
+// Kube-OVN's annotation keys (ovn.kubernetes.io/<key>), kept identical so users' manifests work unchanged.
+const P = 'ovn.kubernetes.io/';
+
+export const Ann = {
+  allocated: `${P}allocated`,
+  routed: `${P}routed`,
+  ipAddress: `${P}ip_address`,
+  macAddress: `${P}mac_address`,
+  cidr: `${P}cidr`,
+  gateway: `${P}gateway`,
+  logicalSwitch: `${P}logical_switch`,
+  logicalRouter: `${P}logical_router`,
+  ipPool: `${P}ip_pool`,
+  portSecurity: `${P}port_security`,
+  excludeIps: `${P}exclude_ips`,
+  portName: `${P}port_name`,
+} as const;

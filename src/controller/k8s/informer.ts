@@ -1,0 +1,59 @@
+// A watch-backed cache of one resource that does not give up: client-node's informer re-lists on 410 but
+// stops on any other error, so it is restarted here after a short pause. Every add, update and delete
+// reaches `onChange` with the object's key ("name" or "namespace/name"), for a work queue.
+import {
+  type Informer,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  makeInformer,
+  type ObjectCache,
+} from '@kubernetes/client-node';
+
+export function keyOf(o: KubernetesObject): string {
+  const m = o.metadata ?? {};
+  return m.namespace ? `${m.namespace}/${m.name}` : (m.name ?? '');
+}
+
+export class ResourceCache<T extends KubernetesObject> {
+  private informer: (Informer<T> & ObjectCache<T>) | undefined;
+  private stopped = false;
+  private synced: Promise<void> | undefined;
+
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly path: string,
+    private readonly listFn: () => Promise<KubernetesListObject<T>>,
+    private readonly onChange: (key: string) => void,
+    private readonly restartDelayMs = 500,
+  ) {}
+
+  /** Starts watching; resolves after the initial list is in the cache. */
+  start(): Promise<void> {
+    const informer = makeInformer<T>(this.kc, this.path, this.listFn);
+    this.informer = informer;
+    for (const ev of ['add', 'update', 'delete'] as const) informer.on(ev, (o: T) => this.onChange(keyOf(o)));
+    informer.on('error', () => {
+      if (this.stopped) return;
+      setTimeout(() => {
+        if (!this.stopped) informer.start().catch(() => undefined);
+      }, this.restartDelayMs).unref();
+    });
+    this.synced ??= informer.start();
+    return this.synced;
+  }
+
+  get(key: string): T | undefined {
+    const i = key.indexOf('/');
+    return i < 0 ? this.informer?.get(key) : this.informer?.get(key.slice(i + 1), key.slice(0, i));
+  }
+
+  list(namespace?: string): readonly T[] {
+    return this.informer?.list(namespace) ?? [];
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.informer?.stop();
+  }
+}

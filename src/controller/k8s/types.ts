@@ -1,0 +1,48 @@
+// The shapes of the objects the controller reads and writes (only the fields it uses).
+import type { KubernetesObject } from '@kubernetes/client-node';
+
+export const KUBEOVN_GROUP = 'kubeovn.io';
+export const KUBEOVN_VERSION = 'v1';
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+  lastUpdateTime?: string;
+}
+
+export interface Subnet extends KubernetesObject {
+  spec: {
+    cidrBlock: string;
+    gateway?: string;
+    excludeIps?: string[];
+    vpc?: string;
+    protocol?: string;
+    namespaces?: string[];
+    default?: boolean;
+    private?: boolean;
+    mtu?: number;
+    provider?: string;
+  };
+  status?: Record<string, unknown> & { conditions?: Condition[] };
+}
+
+export interface IpCr extends KubernetesObject {
+  spec: {
+    podName: string;
+    namespace: string;
+    subnet: string;
+    nodeName?: string;
+    ipAddress: string;
+    v4IpAddress?: string;
+    v6IpAddress?: string;
+    macAddress: string;
+    attachSubnets?: string[];
+    attachIps?: string[];
+    attachMacs?: string[];
+    containerID?: string;
+    podType?: string;
+  };
+}

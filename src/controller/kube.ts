@@ -1,0 +1,138 @@
+// The controller's Kubernetes writes, in one place: merge patches, finalizers, IP CRs and Events.
+// Reads come from the informer caches; only writes go to the API server.
+import {
+  ApiException,
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesObject,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import { type IpCr, KUBEOVN_GROUP, KUBEOVN_VERSION } from './k8s/types.ts';
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+export const FINALIZER = 'kubeovn.io/subnet-controller';
+
+export function isNotFound(e: unknown): boolean {
+  return e instanceof ApiException && e.code === 404;
+}
+
+export function isConflict(e: unknown): boolean {
+  return e instanceof ApiException && e.code === 409;
+}
+
+export class Kube {
+  readonly core: CoreV1Api;
+  readonly custom: CustomObjectsApi;
+
+  constructor(kc: KubeConfig) {
+    this.core = kc.makeApiClient(CoreV1Api);
+    this.custom = kc.makeApiClient(CustomObjectsApi);
+  }
+
+  private cr(plural: string, name: string) {
+    return { group: KUBEOVN_GROUP, version: KUBEOVN_VERSION, plural, name };
+  }
+
+  async patchSubnetStatus(name: string, status: Record<string, unknown>): Promise<void> {
+    await this.custom.patchClusterCustomObjectStatus(
+      { ...this.cr('subnets', name), body: { status } },
+      mergePatch,
+    );
+  }
+
+  async patchSubnet(name: string, body: Record<string, unknown>): Promise<void> {
+    await this.custom.patchClusterCustomObject({ ...this.cr('subnets', name), body }, mergePatch);
+  }
+
+  async patchPodAnnotations(
+    namespace: string,
+    name: string,
+    annotations: Record<string, string | null>,
+  ): Promise<void> {
+    await this.core.patchNamespacedPod({ namespace, name, body: { metadata: { annotations } } }, mergePatch);
+  }
+
+  async patchNodeAnnotations(name: string, annotations: Record<string, string | null>): Promise<void> {
+    await this.core.patchNode({ name, body: { metadata: { annotations } } }, mergePatch);
+  }
+
+  /** Creates the IP CR, or replaces its spec when it differs; the CR is the durable record of an allocation. */
+  async upsertIp(ip: IpCr): Promise<void> {
+    const name = ip.metadata!.name!;
+    try {
+      await this.custom.createClusterCustomObject({ ...this.cr('ips', name), body: ip });
+      return;
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+    }
+    const current = (await this.custom.getClusterCustomObject(this.cr('ips', name))) as IpCr;
+    if (JSON.stringify(current.spec) === JSON.stringify(ip.spec)) return;
+    await this.custom.patchClusterCustomObject(
+      { ...this.cr('ips', name), body: { spec: ip.spec } },
+      mergePatch,
+    );
+  }
+
+  async deleteIp(name: string): Promise<void> {
+    try {
+      await this.custom.deleteClusterCustomObject(this.cr('ips', name));
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+  }
+
+  async listIps(): Promise<IpCr[]> {
+    const list = (await this.custom.listClusterCustomObject({
+      group: KUBEOVN_GROUP,
+      version: KUBEOVN_VERSION,
+      plural: 'ips',
+    })) as { items: IpCr[] };
+    return list.items;
+  }
+
+  /** A Kubernetes Event on `obj` (namespaced objects get it in their namespace, others in default). */
+  async event(
+    obj: KubernetesObject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    const m = obj.metadata ?? {};
+    const namespace = m.namespace ?? 'default';
+    const now = new Date().toISOString();
+    await this.core
+      .createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { generateName: `${m.name}.`, namespace },
+          involvedObject: {
+            apiVersion: obj.apiVersion,
+            kind: obj.kind,
+            name: m.name,
+            namespace: m.namespace,
+            uid: m.uid,
+          },
+          type,
+          reason,
+          message,
+          source: { component: 'ovnk-controller' },
+          firstTimestamp: now as unknown as Date,
+          lastTimestamp: now as unknown as Date,
+          count: 1,
+        },
+      })
+      .catch(() => undefined); // an Event is best effort: never fail a reconcile over it
+  }
+
+  /** Adds or removes the subnet finalizer with a merge patch of the whole list. */
+  async setFinalizer(obj: KubernetesObject, present: boolean): Promise<void> {
+    const list = obj.metadata?.finalizers ?? [];
+    const has = list.includes(FINALIZER);
+    if (has === present) return;
+    const finalizers = present ? [...list, FINALIZER] : list.filter((f) => f !== FINALIZER);
+    await this.patchSubnet(obj.metadata!.name!, { metadata: { finalizers } });
+  }
+}

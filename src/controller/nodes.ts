@@ -1,0 +1,75 @@
+// Node reconcile: each node gets an address on the join subnet, the port node-<node> on the join switch
+// (the host's ovn0 binds to it), an IP CR node-<node> and Kube-OVN's node annotations. A node that is gone
+// releases all of it.
+import type { V1Node } from '@kubernetes/client-node';
+import { IpamError } from '../ipam/index.ts';
+import type { Deps } from './deps.ts';
+import { Ann } from './k8s/annotations.ts';
+import { nodeRows, owners } from './nb/topology.ts';
+import type { Outcome } from './subnets.ts';
+
+export const nodeOwnerKey = (node: string) => `node-${node}`;
+
+export async function reconcileNode(d: Deps, name: string): Promise<Outcome> {
+  const node = d.nodes.get(name);
+  const join = d.config.joinSubnet.name;
+  const owner = nodeOwnerKey(name);
+  if (!node || node.metadata?.deletionTimestamp) {
+    await d.nb.apply([{ owner: owners.node(name), desired: [] }]);
+    await d.kube.deleteIp(owner);
+    if (d.valid.has(join)) d.ipam.release(join, owner);
+    return undefined;
+  }
+  const f = d.valid.get(join);
+  if (!f) return { requeueAfterMs: 1_000 };
+  const ann = node.metadata?.annotations ?? {};
+  let alloc: ReturnType<Deps['ipam']['allocate']>;
+  try {
+    alloc = d.ipam.allocate({ subnet: join, owner });
+  } catch (e) {
+    if (!(e instanceof IpamError)) throw e;
+    await d.kube.event(nodeRef(node), 'Warning', 'AcquireAddressFailed', `${e.code}: ${e.message}`);
+    return { requeueAfterMs: 30_000 };
+  }
+  const ips = [alloc.ipv4, alloc.ipv6].filter((x): x is string => !!x);
+  await d.kube.upsertIp({
+    apiVersion: 'kubeovn.io/v1',
+    kind: 'IP',
+    metadata: { name: owner, labels: { 'ovn.kubernetes.io/subnet': join } },
+    spec: {
+      podName: name,
+      namespace: '',
+      subnet: join,
+      nodeName: name,
+      ipAddress: alloc.ipAddress,
+      v4IpAddress: alloc.ipv4 ?? '',
+      v6IpAddress: alloc.ipv6 ?? '',
+      macAddress: alloc.mac,
+      attachSubnets: [],
+      attachIps: [],
+      attachMacs: [],
+      containerID: '',
+      podType: '',
+    },
+  });
+  const r = await d.nb.apply([
+    { owner: owners.node(name), desired: nodeRows({ node: name, joinSubnet: join, mac: alloc.mac, ips }) },
+  ]);
+  if (r.failed.length > 0) throw r.failed[0]!.error;
+  const want: Record<string, string> = {
+    [Ann.allocated]: 'true',
+    [Ann.ipAddress]: alloc.ipAddress,
+    [Ann.macAddress]: alloc.mac,
+    [Ann.cidr]: f.cidrBlock,
+    [Ann.gateway]: f.gateway,
+    [Ann.logicalSwitch]: join,
+    [Ann.portName]: `node-${name}`,
+  };
+  const changed = Object.entries(want).filter(([k, v]) => ann[k] !== v);
+  if (changed.length > 0) await d.kube.patchNodeAnnotations(name, Object.fromEntries(changed));
+  return undefined;
+}
+
+function nodeRef(node: V1Node): V1Node {
+  return { ...node, apiVersion: 'v1', kind: 'Node' };
+}

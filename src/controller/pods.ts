@@ -1,0 +1,133 @@
+// Pod reconcile: a pod gets addresses from IPAM (honouring its ip_address / mac_address / ip_pool /
+// logical_switch annotations), an IP CR (the durable record, written first), its logical switch port with
+// port security, and then Kube-OVN's annotations. A pod that is gone releases all of it. The order makes a
+// crash at any point safe: an allocation is recorded before anything depends on it, and a restart rebuilds
+// IPAM from the records before it hands out anything new.
+import type { V1Pod } from '@kubernetes/client-node';
+import { IpamError } from '../ipam/index.ts';
+import type { Deps } from './deps.ts';
+import { Ann } from './k8s/annotations.ts';
+import { owners, podRows } from './nb/topology.ts';
+import type { Outcome } from './subnets.ts';
+
+/** The IPAM owner key and IP CR name of a pod: "<pod>.<namespace>", as Kube-OVN names them. */
+export function podOwnerKey(namespace: string, name: string): string {
+  return `${name}.${namespace}`;
+}
+
+function isDone(pod: V1Pod): boolean {
+  const phase = pod.status?.phase;
+  return !!pod.metadata?.deletionTimestamp || phase === 'Succeeded' || phase === 'Failed';
+}
+
+export class PodAddressError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PodAddressError';
+  }
+}
+
+/** Kube-OVN's order: the pod's logical_switch annotation, then a subnet bound to its namespace, then the default. */
+export function chooseSubnet(d: Deps, pod: V1Pod): string {
+  const wanted = pod.metadata?.annotations?.[Ann.logicalSwitch];
+  if (wanted) {
+    if (!d.valid.has(wanted))
+      throw new PodAddressError('SubnetNotFound', `subnet ${wanted} does not exist or is not valid`);
+    return wanted;
+  }
+  const ns = pod.metadata?.namespace ?? '';
+  for (const name of [...d.valid.keys()].sort()) {
+    if (d.subnets.get(name)?.spec.namespaces?.includes(ns)) return name;
+  }
+  return d.config.defaultSubnet.name;
+}
+
+export async function reconcilePod(d: Deps, key: string): Promise<Outcome> {
+  const [namespace = '', name = ''] = key.split('/');
+  const pod = d.pods.get(key);
+  if (!pod || isDone(pod)) {
+    await releasePod(d, namespace, name);
+    return undefined;
+  }
+  if (pod.spec?.hostNetwork) return undefined;
+
+  const owner = podOwnerKey(namespace, name);
+  const ann = pod.metadata?.annotations ?? {};
+  let subnet: string;
+  let alloc: ReturnType<Deps['ipam']['allocate']>;
+  try {
+    subnet = chooseSubnet(d, pod);
+    if (!d.valid.has(subnet)) return { requeueAfterMs: 1_000 }; // the default subnet is not reconciled yet
+    alloc = d.ipam.allocate({
+      subnet,
+      owner,
+      ips: ann[Ann.ipAddress] || undefined,
+      mac: ann[Ann.macAddress] || undefined,
+      pool: ann[Ann.ipPool] || undefined,
+    });
+  } catch (e) {
+    if (!(e instanceof IpamError) && !(e instanceof PodAddressError)) throw e;
+    const reason = e instanceof PodAddressError ? e.reason : e.code;
+    await d.kube.event(pod, 'Warning', 'AcquireAddressFailed', `${reason}: ${e.message}`);
+    d.log.warn({ pod: key, reason, err: e.message }, 'no address for pod');
+    return undefined; // bad input: retrying would not help; a change of the pod brings it back
+  }
+
+  const f = d.valid.get(subnet)!;
+  const ips = [alloc.ipv4, alloc.ipv6].filter((x): x is string => !!x);
+  await d.kube.upsertIp({
+    apiVersion: 'kubeovn.io/v1',
+    kind: 'IP',
+    metadata: { name: owner, labels: { 'ovn.kubernetes.io/subnet': subnet } },
+    spec: {
+      podName: name,
+      namespace,
+      subnet,
+      nodeName: pod.spec?.nodeName ?? '',
+      ipAddress: alloc.ipAddress,
+      v4IpAddress: alloc.ipv4 ?? '',
+      v6IpAddress: alloc.ipv6 ?? '',
+      macAddress: alloc.mac,
+      attachSubnets: [],
+      attachIps: [],
+      attachMacs: [],
+      containerID: '',
+      podType: '',
+    },
+  });
+
+  const portSecurity =
+    ann[Ann.portSecurity] === undefined ? d.config.portSecurityByDefault : ann[Ann.portSecurity] === 'true';
+  const r = await d.nb.apply([
+    {
+      owner: owners.pod(namespace, name),
+      desired: podRows({ namespace, pod: name, subnet, mac: alloc.mac, ips, portSecurity }),
+    },
+  ]);
+  if (r.failed.length > 0) throw r.failed[0]!.error;
+
+  const want: Record<string, string> = {
+    [Ann.allocated]: 'true',
+    [Ann.ipAddress]: alloc.ipAddress,
+    [Ann.macAddress]: alloc.mac,
+    [Ann.cidr]: f.cidrBlock,
+    [Ann.gateway]: f.gateway,
+    [Ann.logicalSwitch]: subnet,
+    [Ann.logicalRouter]: d.config.clusterRouter,
+    [Ann.routed]: 'true',
+  };
+  const changed = Object.entries(want).filter(([k, v]) => ann[k] !== v);
+  if (changed.length > 0) await d.kube.patchPodAnnotations(namespace, name, Object.fromEntries(changed));
+  return undefined;
+}
+
+/** Releases whatever a pod held: its port, its IP CR, its addresses. Safe to repeat. */
+export async function releasePod(d: Deps, namespace: string, name: string): Promise<void> {
+  const owner = podOwnerKey(namespace, name);
+  await d.nb.apply([{ owner: owners.pod(namespace, name), desired: [] }]);
+  await d.kube.deleteIp(owner);
+  for (const subnet of d.valid.keys()) d.ipam.release(subnet, owner);
+}

@@ -1,0 +1,107 @@
+// Subnet reconcile: a valid Subnet becomes an IPAM subnet, a logical switch and its router port pair, and
+// a status with conditions and address counters; an invalid one gets Validated=False and an Event, and
+// nothing of it reaches northbound. A finalizer keeps a subnet whose addresses are still held.
+import type { Deps } from './deps.ts';
+import type { Condition, Subnet } from './k8s/types.ts';
+import { owners, subnetRows } from './nb/topology.ts';
+import { type FormattedSubnet, formatSubnet, overlapping, SubnetInvalid } from './subnet-spec.ts';
+
+export type Outcome = { requeueAfterMs: number } | undefined;
+
+function condition(type: string, ok: boolean, reason: string, message = ''): Condition {
+  return { type, status: ok ? 'True' : 'False', reason, message, lastUpdateTime: new Date().toISOString() };
+}
+
+/** The router a subnet's switch hangs off: the default VPC's, or the custom VPC's of the same name. */
+export function routerOf(d: Deps, f: FormattedSubnet): string {
+  return f.vpc === 'ovn-cluster' ? d.config.clusterRouter : f.vpc;
+}
+
+export async function reconcileSubnet(d: Deps, name: string): Promise<Outcome> {
+  const s = d.subnets.get(name);
+  if (!s || s.metadata?.deletionTimestamp) return removeSubnet(d, name, s);
+
+  let f: FormattedSubnet;
+  try {
+    f = formatSubnet(s, 'ovn-cluster');
+    const clash = overlapping(f, [...d.valid.values()]);
+    if (clash)
+      throw new SubnetInvalid(
+        'CIDROverlap',
+        `${f.cidrBlock} overlaps subnet ${clash.name} (${clash.cidrBlock})`,
+      );
+  } catch (e) {
+    if (!(e instanceof SubnetInvalid)) throw e;
+    await d.kube.patchSubnetStatus(name, {
+      conditions: [
+        condition('Validated', false, e.reason, e.message),
+        condition('Ready', false, e.reason, e.message),
+      ],
+    });
+    await d.kube.event(s, 'Warning', e.reason, e.message);
+    d.log.warn({ subnet: name, reason: e.reason, err: e.message }, 'subnet rejected');
+    return undefined;
+  }
+
+  await d.kube.setFinalizer(s, true);
+  const change = d.ipam.setSubnet({
+    name,
+    cidrBlock: f.cidrBlock,
+    gateway: f.gateway,
+    excludeIps: s.spec.excludeIps,
+  });
+  for (const c of change.conflicts) {
+    d.log.warn(
+      { subnet: name, owner: c.owner, ip: c.ip, err: c.error.message },
+      'held address no longer valid',
+    );
+  }
+  d.valid.set(name, f);
+  const router = routerOf(d, f);
+  const r = await d.nb.apply([
+    { owner: owners.subnet(name), desired: subnetRows({ name, router, gatewayCidrs: f.gatewayCidrs }) },
+  ]);
+  if (r.failed.length > 0) throw r.failed[0]!.error; // e.g. the VPC's router is not there yet: retry
+
+  // write back the formatted spec, as Kube-OVN does, only when it differs (no generation churn)
+  const spec = s.spec;
+  if (
+    spec.cidrBlock !== f.cidrBlock ||
+    spec.gateway !== f.gateway ||
+    spec.protocol !== f.protocol ||
+    spec.vpc !== f.vpc
+  ) {
+    await d.kube.patchSubnet(name, {
+      spec: {
+        cidrBlock: f.cidrBlock,
+        gateway: f.gateway,
+        protocol: f.protocol,
+        vpc: f.vpc,
+        excludeIps: f.excludeIps,
+      },
+    });
+  }
+  await writeStatus(d, s);
+  return undefined;
+}
+
+/** Status counters from IPAM and the Validated/Ready conditions. */
+export async function writeStatus(d: Deps, s: Subnet): Promise<void> {
+  const name = s.metadata!.name!;
+  if (!d.valid.has(name)) return;
+  await d.kube.patchSubnetStatus(name, {
+    ...d.ipam.status(name),
+    conditions: [condition('Validated', true, 'ValidatedSuccessfully'), condition('Ready', true, 'Init')],
+  });
+}
+
+async function removeSubnet(d: Deps, name: string, s: Subnet | undefined): Promise<Outcome> {
+  if (d.valid.has(name) && d.ipam.allocations(name).length > 0) {
+    // pods still hold addresses in it: the finalizer keeps the Subnet until they are released
+    return { requeueAfterMs: 2_000 };
+  }
+  await d.nb.apply([{ owner: owners.subnet(name), desired: [] }]);
+  if (d.valid.delete(name)) d.ipam.removeSubnet(name);
+  if (s) await d.kube.setFinalizer(s, false);
+  return undefined;
+}

@@ -1,0 +1,283 @@
+// The controller end to end: the embedded API server, real NB/SB ovsdb-servers and a real ovn-northd.
+// After each scenario the northbound state read back with ovn-nbctl is what the objects ask for, and
+// northd has bound the ports (Port_Binding rows in southbound).
+import { join } from 'node:path';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { type ApiServer, startApiServer } from '../../../src/apiserver/server.ts';
+import { DEFAULTS } from '../../../src/controller/config.ts';
+import { Controller } from '../../../src/controller/controller.ts';
+import { Ann } from '../../../src/controller/k8s/annotations.ts';
+import { run } from '../../../src/lab/proc.ts';
+import { eventually, useLab } from '../helpers.ts';
+
+const ctx = useLab({ northd: true });
+let api: ApiServer;
+let kc: KubeConfig;
+let core: CoreV1Api;
+let custom: CustomObjectsApi;
+let controller: Controller;
+
+const crds = join(import.meta.dirname, '../../../deploy/crds');
+const sub = { group: 'kubeovn.io', version: 'v1', plural: 'subnets' };
+const ipcr = { group: 'kubeovn.io', version: 'v1', plural: 'ips' };
+
+async function startController(): Promise<Controller> {
+  return Controller.start({ kc, config: { ...DEFAULTS, nbRemotes: ctx.lab.central.nb.unixRemotes } });
+}
+
+beforeAll(async () => {
+  api = await startApiServer({ port: 0, manifests: [crds] });
+  kc = new KubeConfig();
+  kc.loadFromString(api.kubeconfig);
+  core = kc.makeApiClient(CoreV1Api);
+  custom = kc.makeApiClient(CustomObjectsApi);
+  await core.createNamespace({ body: { metadata: { name: 'ns1' } } });
+  controller = await startController();
+});
+afterAll(async () => {
+  await controller?.stop();
+  await api?.close();
+});
+
+const nbctl = (...a: string[]) => ctx.lab.nbctl(...a);
+const sbctl = (...a: string[]) => run('ovn-sbctl', a, { env: ctx.lab.env });
+const getPod = (name: string, namespace = 'default') => core.readNamespacedPod({ name, namespace });
+const getSubnet = (name: string) =>
+  custom.getClusterCustomObject({ ...sub, name }) as Promise<{
+    status?: Record<string, unknown>;
+    spec: Record<string, unknown>;
+  }>;
+
+function pod(name: string, annotations: Record<string, string> = {}, namespace = 'default'): V1Pod {
+  return {
+    metadata: { name, namespace, annotations },
+    spec: { nodeName: 'node1', containers: [{ name: 'c', image: 'pause' }] },
+  };
+}
+
+async function annotated(name: string, namespace = 'default') {
+  let p: V1Pod | undefined;
+  await eventually(async () => {
+    p = await getPod(name, namespace);
+    expect(p.metadata?.annotations?.[Ann.routed]).toBe('true');
+  });
+  return p!.metadata!.annotations!;
+}
+
+describe('controller', () => {
+  test('default topology: router ovn-cluster, switches join and ovn-default with router port pairs', async () => {
+    await eventually(async () =>
+      expect(
+        (await nbctl('ls-list'))
+          .split('\n')
+          .map((l) => /\((.+)\)/.exec(l)?.[1])
+          .sort(),
+      ).toEqual(['join', 'ovn-default']),
+    );
+    expect(await nbctl('lr-list')).toMatch(/\(ovn-cluster\)/);
+    const lrps = (await nbctl('lrp-list', 'ovn-cluster'))
+      .split('\n')
+      .map((l) => /\((.+)\)/.exec(l)?.[1])
+      .sort();
+    expect(lrps).toEqual(['ovn-cluster-join', 'ovn-cluster-ovn-default']);
+    expect(await nbctl('get', 'Logical_Router_Port', 'ovn-cluster-ovn-default', 'networks')).toBe(
+      '["10.16.0.1/16"]',
+    );
+    expect(await nbctl('get', 'Logical_Router_Port', 'ovn-cluster-join', 'networks')).toBe(
+      '["100.64.0.1/16"]',
+    );
+    await eventually(async () => {
+      const s = await getSubnet('ovn-default');
+      expect(s.spec).toMatchObject({
+        cidrBlock: '10.16.0.0/16',
+        gateway: '10.16.0.1',
+        protocol: 'IPv4',
+        excludeIps: ['10.16.0.1'],
+      });
+      expect(s.status?.conditions).toEqual(
+        expect.arrayContaining([expect.objectContaining({ type: 'Ready', status: 'True' })]),
+      );
+      expect(s.status?.v4availableIPs).toBe(65533);
+    });
+  });
+
+  test('a pod gets an address, annotations, an IP CR and a port with port security; northd binds it', async () => {
+    await core.createNamespacedPod({ namespace: 'default', body: pod('web') });
+    const a = await annotated('web');
+    expect(a[Ann.logicalSwitch]).toBe('ovn-default');
+    expect(a[Ann.cidr]).toBe('10.16.0.0/16');
+    expect(a[Ann.gateway]).toBe('10.16.0.1');
+    expect(a[Ann.ipAddress]).toBe('10.16.0.2');
+    expect(a[Ann.macAddress]).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+    const addr = `${a[Ann.macAddress]} 10.16.0.2`;
+    expect(await nbctl('lsp-get-addresses', 'web.default')).toBe(addr);
+    expect(await nbctl('lsp-get-port-security', 'web.default')).toBe(addr);
+    const ip = (await custom.getClusterCustomObject({ ...ipcr, name: 'web.default' })) as {
+      spec: Record<string, string>;
+    };
+    expect(ip.spec).toMatchObject({
+      podName: 'web',
+      namespace: 'default',
+      subnet: 'ovn-default',
+      ipAddress: '10.16.0.2',
+      macAddress: a[Ann.macAddress],
+      nodeName: 'node1',
+    });
+    await eventually(async () =>
+      expect(
+        await sbctl('--bare', '--columns=logical_port', 'find', 'Port_Binding', 'logical_port=web.default'),
+      ).toBe('web.default'),
+    );
+    await eventually(async () => expect((await getSubnet('ovn-default')).status?.v4usingIPs).toBe(1));
+  });
+
+  test('static IP and MAC from annotations; port security can be turned off', async () => {
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: pod('vm', {
+        [Ann.ipAddress]: '10.16.0.50',
+        [Ann.macAddress]: '00:00:00:1F:C5:8F',
+        [Ann.portSecurity]: 'false',
+      }),
+    });
+    const a = await annotated('vm');
+    expect(a[Ann.ipAddress]).toBe('10.16.0.50');
+    expect(a[Ann.macAddress]).toBe('00:00:00:1f:c5:8f');
+    expect(await nbctl('lsp-get-addresses', 'vm.default')).toBe('00:00:00:1f:c5:8f 10.16.0.50');
+    expect(await nbctl('lsp-get-port-security', 'vm.default')).toBe('');
+  });
+
+  test('bad requests: the pod gets no address and an Event says why; others are still served', async () => {
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: pod('taken', { [Ann.ipAddress]: '10.16.0.50' }),
+    });
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: pod('outside', { [Ann.ipAddress]: '192.168.9.9' }),
+    });
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: pod('badmac', { [Ann.macAddress]: 'zz:00' }),
+    });
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: pod('nosubnet', { [Ann.logicalSwitch]: 'nope' }),
+    });
+    await core.createNamespacedPod({ namespace: 'default', body: pod('fine') });
+    await annotated('fine');
+    await eventually(async () => {
+      const events = (await core.listNamespacedEvent({ namespace: 'default' })).items.filter(
+        (e) => e.reason === 'AcquireAddressFailed',
+      );
+      const byPod = Object.fromEntries(events.map((e) => [e.involvedObject.name, e.message]));
+      expect(Object.keys(byPod).sort()).toEqual(['badmac', 'nosubnet', 'outside', 'taken']);
+      expect(byPod.taken).toMatch(/10\.16\.0\.50/);
+      expect(byPod.nosubnet).toMatch(/nope/);
+    });
+    for (const name of ['taken', 'outside', 'badmac', 'nosubnet']) {
+      // ip_address may be the pod's own request; allocated and routed are only ever written by the controller
+      expect((await getPod(name)).metadata?.annotations?.[Ann.allocated]).toBeUndefined();
+      expect(await nbctl('--if-exists', 'get', 'Logical_Switch_Port', `${name}.default`, 'name')).toBe('');
+    }
+  });
+
+  test('a custom Subnet bound to a namespace; an invalid or overlapping one is refused with a condition', async () => {
+    await custom.createClusterCustomObject({
+      ...sub,
+      body: {
+        apiVersion: 'kubeovn.io/v1',
+        kind: 'Subnet',
+        metadata: { name: 'blue' },
+        spec: { cidrBlock: '10.66.0.5/24', namespaces: ['ns1'] },
+      },
+    });
+    await custom.createClusterCustomObject({
+      ...sub,
+      body: {
+        apiVersion: 'kubeovn.io/v1',
+        kind: 'Subnet',
+        metadata: { name: 'clash' },
+        spec: { cidrBlock: '10.66.0.128/25' },
+      },
+    });
+    await custom.createClusterCustomObject({
+      ...sub,
+      body: {
+        apiVersion: 'kubeovn.io/v1',
+        kind: 'Subnet',
+        metadata: { name: 'badgw' },
+        spec: { cidrBlock: '10.77.0.0/24', gateway: '10.78.0.1' },
+      },
+    });
+    await eventually(async () => expect((await getSubnet('blue')).spec.cidrBlock).toBe('10.66.0.0/24'));
+    await eventually(async () => {
+      for (const [name, reason] of [
+        ['clash', 'CIDROverlap'],
+        ['badgw', 'InvalidGateway'],
+      ]) {
+        const conds = (await getSubnet(name!)).status?.conditions as {
+          type: string;
+          status: string;
+          reason: string;
+        }[];
+        expect(conds).toEqual(
+          expect.arrayContaining([expect.objectContaining({ type: 'Validated', status: 'False', reason })]),
+        );
+      }
+    });
+    expect(await nbctl('--if-exists', 'get', 'Logical_Switch', 'clash', 'name').catch(() => '')).toBe('');
+    expect((await nbctl('ls-list')).includes('badgw')).toBe(false);
+    await core.createNamespacedPod({ namespace: 'ns1', body: pod('in-blue', {}, 'ns1') });
+    const a = await annotated('in-blue', 'ns1');
+    expect(a[Ann.logicalSwitch]).toBe('blue');
+    expect(a[Ann.ipAddress]).toBe('10.66.0.2');
+    expect(await nbctl('lsp-get-ls', 'in-blue.ns1')).toMatch(/\(blue\)/);
+  });
+
+  test('nodes get a join address, a node-<node> port and annotations', async () => {
+    await core.createNode({ body: { metadata: { name: 'node1' } } });
+    await eventually(async () => {
+      const n = await core.readNode({ name: 'node1' });
+      expect(n.metadata?.annotations?.[Ann.logicalSwitch]).toBe('join');
+    });
+    const a = (await core.readNode({ name: 'node1' })).metadata!.annotations!;
+    expect(a[Ann.ipAddress]).toBe('100.64.0.2');
+    expect(a[Ann.portName]).toBe('node-node1');
+    expect(await nbctl('lsp-get-addresses', 'node-node1')).toBe(`${a[Ann.macAddress]} 100.64.0.2`);
+  });
+
+  test('deleting a pod releases its port, IP CR and address', async () => {
+    await core.deleteNamespacedPod({ namespace: 'default', name: 'web' });
+    await eventually(async () =>
+      expect(await nbctl('--if-exists', 'get', 'Logical_Switch_Port', 'web.default', 'name')).toBe(''),
+    );
+    await eventually(async () => {
+      const ips = (await custom.listClusterCustomObject(ipcr)) as { items: { metadata: { name: string } }[] };
+      expect(ips.items.map((i) => i.metadata.name)).not.toContain('web.default');
+    });
+    expect(controller.deps.ipam.ownerOfIp('ovn-default', '10.16.0.2')).toBeUndefined();
+  });
+
+  test('a restart rebuilds everything from its records: same addresses, and changes made while down are applied', async () => {
+    const before = await annotated('fine');
+    await controller.stop();
+    // while the controller is down: a pod goes, another comes
+    await core.deleteNamespacedPod({ namespace: 'default', name: 'vm' });
+    await core.createNamespacedPod({ namespace: 'default', body: pod('late') });
+    controller = await startController();
+    const late = await annotated('late');
+    expect(late[Ann.ipAddress]).not.toBe(before[Ann.ipAddress]);
+    expect((await annotated('fine'))[Ann.ipAddress]).toBe(before[Ann.ipAddress]);
+    await eventually(async () =>
+      expect(await nbctl('--if-exists', 'get', 'Logical_Switch_Port', 'vm.default', 'name')).toBe(''),
+    );
+    // every address in northbound is unique
+    const addrs = (await nbctl('--bare', '--columns=addresses', 'list', 'Logical_Switch_Port'))
+      .split('\n')
+      .filter((l) => /\d+\.\d+/.test(l))
+      .map((l) => l.split(' ')[1]);
+    expect(new Set(addrs).size).toBe(addrs.length);
+  });
+});
