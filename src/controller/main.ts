@@ -1,0 +1,87 @@
+// The controller process: `node --import tsx src/controller/main.ts --kubeconfig F --ovn-nb-addr R [flags]`.
+// With leader election (the default) only the holder of the Lease writes; a replica that loses the Lease
+// exits, so a restarted process always begins from the normal start path with nothing of an old term.
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import pino from 'pino';
+import { loadConfig } from './config.ts';
+import { Controller } from './controller.ts';
+import { LeaderElector } from './leader.ts';
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  strict: false,
+  options: {
+    kubeconfig: { type: 'string' },
+    'leader-elect': { type: 'string', default: 'true' },
+    'lease-namespace': { type: 'string', default: 'kube-system' },
+    'lease-name': { type: 'string', default: 'ovnk-controller' },
+    'lease-duration': { type: 'string', default: '15' },
+    'renew-deadline-ms': { type: 'string', default: '10000' },
+    'retry-period-ms': { type: 'string', default: '2000' },
+    'log-level': { type: 'string', default: 'info' },
+  },
+});
+
+const log = pino({ level: String(values['log-level']), base: { component: 'ovnk-controller' } });
+const config = loadConfig(process.argv.slice(2), process.env);
+const kc = new KubeConfig();
+if (typeof values.kubeconfig === 'string') kc.loadFromFile(values.kubeconfig);
+else kc.loadFromDefault();
+
+let controller: Controller | undefined;
+
+async function lead(): Promise<void> {
+  controller = await Controller.start({ kc, config, log });
+}
+
+async function main(): Promise<void> {
+  if (values['leader-elect'] === 'false') {
+    await lead();
+    return;
+  }
+  const namespace = String(values['lease-namespace']);
+  await kc
+    .makeApiClient(CoreV1Api)
+    .createNamespace({ body: { metadata: { name: namespace } } })
+    .catch(() => undefined); // exists already, or no right to create it: the Lease calls will tell
+  const identity = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const elector = new LeaderElector({
+    api: kc.makeApiClient(CoordinationV1Api),
+    namespace,
+    name: String(values['lease-name']),
+    identity,
+    leaseDurationSeconds: Number(values['lease-duration']),
+    renewDeadlineMs: Number(values['renew-deadline-ms']),
+    retryPeriodMs: Number(values['retry-period-ms']),
+    onStartedLeading: async () => {
+      log.info({ identity }, 'leading');
+      await lead().catch((e: unknown) => {
+        log.error({ err: String(e) }, 'controller failed to start');
+        process.exit(1);
+      });
+    },
+    onStoppedLeading: (reason) => {
+      // a writer that is no longer sure it leads must stop writing at once
+      log.warn({ reason }, 'lost leadership; exiting');
+      if (reason !== 'stopped') process.exit(1);
+    },
+    onNewLeader: (holder) => log.info({ holder }, 'leader'),
+    onError: (err) => log.debug({ err: err.message }, 'leader election'),
+  });
+  elector.start();
+  const shutdown = async () => {
+    await controller?.stop();
+    await elector.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
+
+main().catch((e: unknown) => {
+  log.error({ err: String(e) }, 'controller exited');
+  process.exit(1);
+});
