@@ -19,7 +19,7 @@ import type { Config } from './config.ts';
 import type { Deps, Logger } from './deps.ts';
 import { Ann } from './k8s/annotations.ts';
 import { ResourceCache } from './k8s/informer.ts';
-import { KUBEOVN_GROUP, KUBEOVN_VERSION, type Subnet } from './k8s/types.ts';
+import { type IpCr, KUBEOVN_GROUP, KUBEOVN_VERSION, type Subnet } from './k8s/types.ts';
 import { isConflict, Kube } from './kube.ts';
 import { owners, vpcRows } from './nb/topology.ts';
 import { NbWriter } from './nb/writer.ts';
@@ -108,6 +108,19 @@ export class Controller {
         () => core.listNamespace(),
         () => undefined,
       ),
+      ips: new ResourceCache<IpCr>(
+        kc,
+        `/apis/${KUBEOVN_GROUP}/${KUBEOVN_VERSION}/ips`,
+        async () =>
+          (await custom.listClusterCustomObject({
+            group: KUBEOVN_GROUP,
+            version: KUBEOVN_VERSION,
+            plural: 'ips',
+          })) as {
+            items: IpCr[];
+          },
+        () => undefined,
+      ),
     };
     const c = new Controller(deps, nbClient);
 
@@ -115,7 +128,13 @@ export class Controller {
       { owner: owners.vpc('ovn-cluster'), desired: vpcRows({ name: config.clusterRouter }) },
     ]);
     if (vpc.failed.length > 0) throw vpc.failed[0]!.error;
-    await Promise.all([deps.subnets.start(), deps.pods.start(), deps.nodes.start(), deps.namespaces.start()]);
+    await Promise.all([
+      deps.subnets.start(),
+      deps.pods.start(),
+      deps.nodes.start(),
+      deps.namespaces.start(),
+      deps.ips.start(),
+    ]);
     await c.ensureDefaultSubnets(custom);
 
     // IPAM learns every subnet before any allocation is rebuilt or made
@@ -170,7 +189,7 @@ export class Controller {
       if (kind === 'node' && a && !deps.nodes.get(a)) nodeQ.add(a);
       if (kind === 'subnet' && a && !deps.subnets.get(a)) subnetQ.add(a);
     }
-    for (const ip of await deps.kube.listIps()) {
+    for (const ip of deps.ips.list()) {
       const { podName, namespace } = ip.spec;
       if (namespace && !deps.pods.get(`${namespace}/${podName}`)) podQ.add(`${namespace}/${podName}`);
     }
@@ -229,7 +248,7 @@ export class Controller {
     const d = this.deps;
     const records = [];
     const seen = new Set<string>();
-    for (const ip of await d.kube.listIps()) {
+    for (const ip of d.ips.list()) {
       if (!d.valid.has(ip.spec.subnet)) continue;
       records.push({
         subnet: ip.spec.subnet,
@@ -261,7 +280,7 @@ export class Controller {
   async stop(): Promise<void> {
     await Promise.all(this.queues.map((q) => q.shutdown()));
     const d = this.deps;
-    await Promise.all([d.subnets.stop(), d.pods.stop(), d.nodes.stop(), d.namespaces.stop()]);
+    await Promise.all([d.subnets.stop(), d.pods.stop(), d.nodes.stop(), d.namespaces.stop(), d.ips.stop()]);
     this.nbClient.close();
   }
 }

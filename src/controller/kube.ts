@@ -59,8 +59,12 @@ export class Kube {
     await this.core.patchNode({ name, body: { metadata: { annotations } } }, mergePatch);
   }
 
-  /** Creates the IP CR, or replaces its spec when it differs; the CR is the durable record of an allocation. */
-  async upsertIp(ip: IpCr): Promise<void> {
+  /**
+   * Creates the IP CR, or replaces its spec when it differs; the CR is the durable record of an allocation.
+   * `cached` (the informer's copy) saves the API calls when nothing changed.
+   */
+  async upsertIp(ip: IpCr, cached?: IpCr): Promise<void> {
+    if (cached && JSON.stringify(cached.spec) === JSON.stringify(ip.spec)) return;
     const name = ip.metadata!.name!;
     try {
       await this.custom.createClusterCustomObject({ ...this.cr('ips', name), body: ip });
@@ -82,15 +86,6 @@ export class Kube {
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
-  }
-
-  async listIps(): Promise<IpCr[]> {
-    const list = (await this.custom.listClusterCustomObject({
-      group: KUBEOVN_GROUP,
-      version: KUBEOVN_VERSION,
-      plural: 'ips',
-    })) as { items: IpCr[] };
-    return list.items;
   }
 
   /** A Kubernetes Event on `obj` (namespaced objects get it in their namespace, others in default). */

@@ -34,7 +34,10 @@ else kc.loadFromDefault();
 let controller: Controller | undefined;
 
 async function lead(): Promise<void> {
+  const t0 = Date.now();
   controller = await Controller.start({ kc, config, log });
+  await controller.idle();
+  log.info({ ms: Date.now() - t0 }, 'synced');
 }
 
 async function main(): Promise<void> {

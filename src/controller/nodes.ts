@@ -32,26 +32,29 @@ export async function reconcileNode(d: Deps, name: string): Promise<Outcome> {
     return { requeueAfterMs: 30_000 };
   }
   const ips = [alloc.ipv4, alloc.ipv6].filter((x): x is string => !!x);
-  await d.kube.upsertIp({
-    apiVersion: 'kubeovn.io/v1',
-    kind: 'IP',
-    metadata: { name: owner, labels: { 'ovn.kubernetes.io/subnet': join } },
-    spec: {
-      podName: name,
-      namespace: '',
-      subnet: join,
-      nodeName: name,
-      ipAddress: alloc.ipAddress,
-      v4IpAddress: alloc.ipv4 ?? '',
-      v6IpAddress: alloc.ipv6 ?? '',
-      macAddress: alloc.mac,
-      attachSubnets: [],
-      attachIps: [],
-      attachMacs: [],
-      containerID: '',
-      podType: '',
+  await d.kube.upsertIp(
+    {
+      apiVersion: 'kubeovn.io/v1',
+      kind: 'IP',
+      metadata: { name: owner, labels: { 'ovn.kubernetes.io/subnet': join } },
+      spec: {
+        podName: name,
+        namespace: '',
+        subnet: join,
+        nodeName: name,
+        ipAddress: alloc.ipAddress,
+        v4IpAddress: alloc.ipv4 ?? '',
+        v6IpAddress: alloc.ipv6 ?? '',
+        macAddress: alloc.mac,
+        attachSubnets: [],
+        attachIps: [],
+        attachMacs: [],
+        containerID: '',
+        podType: '',
+      },
     },
-  });
+    d.ips.get(owner),
+  );
   const r = await d.nb.apply([
     { owner: owners.node(name), desired: nodeRows({ node: name, joinSubnet: join, mac: alloc.mac, ips }) },
   ]);

@@ -78,26 +78,29 @@ export async function reconcilePod(d: Deps, key: string): Promise<Outcome> {
 
   const f = d.valid.get(subnet)!;
   const ips = [alloc.ipv4, alloc.ipv6].filter((x): x is string => !!x);
-  await d.kube.upsertIp({
-    apiVersion: 'kubeovn.io/v1',
-    kind: 'IP',
-    metadata: { name: owner, labels: { 'ovn.kubernetes.io/subnet': subnet } },
-    spec: {
-      podName: name,
-      namespace,
-      subnet,
-      nodeName: pod.spec?.nodeName ?? '',
-      ipAddress: alloc.ipAddress,
-      v4IpAddress: alloc.ipv4 ?? '',
-      v6IpAddress: alloc.ipv6 ?? '',
-      macAddress: alloc.mac,
-      attachSubnets: [],
-      attachIps: [],
-      attachMacs: [],
-      containerID: '',
-      podType: '',
+  await d.kube.upsertIp(
+    {
+      apiVersion: 'kubeovn.io/v1',
+      kind: 'IP',
+      metadata: { name: owner, labels: { 'ovn.kubernetes.io/subnet': subnet } },
+      spec: {
+        podName: name,
+        namespace,
+        subnet,
+        nodeName: pod.spec?.nodeName ?? '',
+        ipAddress: alloc.ipAddress,
+        v4IpAddress: alloc.ipv4 ?? '',
+        v6IpAddress: alloc.ipv6 ?? '',
+        macAddress: alloc.mac,
+        attachSubnets: [],
+        attachIps: [],
+        attachMacs: [],
+        containerID: '',
+        podType: '',
+      },
     },
-  });
+    d.ips.get(owner),
+  );
 
   const portSecurity =
     ann[Ann.portSecurity] === undefined ? d.config.portSecurityByDefault : ann[Ann.portSecurity] === 'true';

@@ -115,6 +115,8 @@ describe('NbWriter', () => {
       'c.default',
       '0a:00:00:00:00:09 10.16.0.9',
     );
+    // another client's write reaches our replica a moment later
+    await eventually(() => expect(writer.replica.byName('Logical_Switch_Port', 'c.default')).toHaveLength(1));
     await writer.apply([pod('c', '10.16.0.4')]);
     expect(await nbctl('lsp-get-addresses', 'c.default')).toBe('0a:00:00:00:00:04 10.16.0.4');
     expect(await nbctl('get', 'Logical_Switch_Port', 'c.default', 'external_ids:"ovnk.io/owner"')).toBe(
