@@ -15,6 +15,8 @@ const PAGE_MASK = PAGE_SIZE - 1;
 
 export class AddressIndex {
   readonly base: bigint;
+  /** `base` as a number: exact for IPv4, where address = baseNumber + offset needs no bigint. */
+  readonly baseNumber: number;
   private readonly window: bigint;
   /** Last offset inside the window. */
   readonly lastOffset: number;
@@ -25,6 +27,7 @@ export class AddressIndex {
 
   constructor(base: bigint, window: bigint) {
     this.base = base;
+    this.baseNumber = Number(base);
     this.window = window;
     this.lastOffset = Number(window) - 1;
   }
@@ -49,22 +52,25 @@ export class AddressIndex {
   /** Sets a non-zero state, or removes the address when `state` is 0; returns the previous state. */
   set(a: bigint, state: number): number {
     const o = this.offset(a);
-    let before: number;
-    if (o >= 0) {
-      const p = o >>> PAGE_BITS;
-      let page = this.pages[p];
-      if (page === undefined) {
-        if (state === 0) return 0;
-        page = new Int32Array(PAGE_SIZE);
-        this.pages[p] = page;
-      }
-      before = page[o & PAGE_MASK]!;
-      page[o & PAGE_MASK] = state;
-    } else {
-      before = this.far.get(a) ?? 0;
-      if (state === 0) this.far.delete(a);
-      else this.far.set(a, state);
+    if (o >= 0) return this.setAt(o, state);
+    const before = this.far.get(a) ?? 0;
+    if (state === 0) this.far.delete(a);
+    else this.far.set(a, state);
+    this.size += (state !== 0 ? 1 : 0) - (before !== 0 ? 1 : 0);
+    return before;
+  }
+
+  /** `set` at a window offset (0 <= o <= lastOffset). */
+  setAt(o: number, state: number): number {
+    const p = o >>> PAGE_BITS;
+    let page = this.pages[p];
+    if (page === undefined) {
+      if (state === 0) return 0;
+      page = new Int32Array(PAGE_SIZE);
+      this.pages[p] = page;
     }
+    const before = page[o & PAGE_MASK]!;
+    page[o & PAGE_MASK] = state;
     this.size += (state !== 0 ? 1 : 0) - (before !== 0 ? 1 : 0);
     return before;
   }

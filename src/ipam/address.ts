@@ -150,14 +150,21 @@ export function parseIpOf(text: unknown, family: Family, field: string): bigint 
 const OCTET = Array.from({ length: 256 }, (_, i) => String(i));
 const DOT_OCTET = OCTET.map((o) => `.${o}`);
 
-/** Dotted quad of a 32-bit number (table lookups and +: twice as fast as a template here). */
+/** The /24 prefix formatted last ("a.b.c"), and its value (value >>> 8), or -1. */
+let prefixKey = -1;
+let prefixText = '';
+
+/**
+ * Dotted quad of a 32-bit number (table lookups and +: twice as fast as a template here). The "a.b.c"
+ * of the last call is kept: allocations come in address order, so most calls need one concatenation.
+ */
 export function formatV4(value: number): string {
-  return (
-    OCTET[value >>> 24]! +
-    DOT_OCTET[(value >>> 16) & 255]! +
-    DOT_OCTET[(value >>> 8) & 255]! +
-    DOT_OCTET[value & 255]!
-  );
+  const key = value >>> 8;
+  if (key !== prefixKey) {
+    prefixText = OCTET[value >>> 24]! + DOT_OCTET[(value >>> 16) & 255]! + DOT_OCTET[key & 255]!;
+    prefixKey = key;
+  }
+  return prefixText + DOT_OCTET[value & 255]!;
 }
 
 /** RFC 5952 text: lower case, no leading zeros, the longest run (>= 2) of zero groups as "::". */

@@ -21,7 +21,15 @@ import {
 import { formatMac, MacSource, parseMac, type RandomBytes } from './mac.ts';
 import { NumberTable } from './number-table.ts';
 import { NONE, SlotTable } from './slots.ts';
-import { DEFAULT_POOL, type Pool, type Space, type SpaceStatus, type Verdict } from './space.ts';
+import {
+  DEFAULT_POOL,
+  FAR,
+  NO_ADDRESS,
+  type Pool,
+  type Space,
+  type SpaceStatus,
+  type Verdict,
+} from './space.ts';
 import { type Protocol, parsePoolIps, parseSubnetSpec, type SubnetSpec } from './spec.ts';
 import { FAMILIES, Subnet } from './subnet.ts';
 
@@ -180,7 +188,7 @@ export class Ipam {
       this.checkFreeMac(requested, 'gatewayMac');
     if (existing === undefined) {
       const mac = requested ?? this.freshMac(GATEWAY);
-      this.subnets.set(layout.name, new Subnet(layout, mac));
+      this.subnets.set(layout.name, new Subnet(layout, mac, this.slots.owner));
       this.setGatewayMac(mac, layout.name);
       return { conflicts: [] };
     }
@@ -260,8 +268,11 @@ export class Ipam {
     const poolName = req.pool ?? DEFAULT_POOL;
     const slot = subnet.owners.get(owner);
 
+    // A pick is a window offset (>= 0: dynamic, the common case, no bigint work) or an address (`at` -1).
+    let at4 = -1;
     let pick4: bigint | undefined;
     let pool4: Pool | undefined;
+    let at6 = -1;
     let pick6: bigint | undefined;
     let pool6: Pool | undefined;
     for (const family of FAMILIES) {
@@ -277,20 +288,26 @@ export class Ipam {
       }
       const pool = space.pools.get(poolName);
       if (pool === undefined) throw new UnknownPoolError(subnet.name, poolName);
-      const pick =
-        wanted === undefined
-          ? space.peek(pool)
-          : this.checkStatic(space, subnet.name, wanted, req.pool, pool);
-      if (pick === undefined) {
-        throw poolName === DEFAULT_POOL
-          ? new SubnetExhaustedError(subnet.name, family)
-          : new PoolExhaustedError(subnet.name, poolName, family);
+      let at = -1;
+      let pick: bigint | undefined;
+      if (wanted === undefined) {
+        at = space.peekOffset(pool);
+        if (at === FAR) pick = pool.farPick;
+        else if (at === NO_ADDRESS) {
+          throw poolName === DEFAULT_POOL
+            ? new SubnetExhaustedError(subnet.name, family)
+            : new PoolExhaustedError(subnet.name, poolName, family);
+        }
+      } else {
+        pick = this.checkStatic(space, subnet.name, wanted, req.pool, pool);
       }
-      const from = wanted === undefined ? pool : space.poolOf(pick);
+      const from = wanted === undefined ? pool : space.poolOf(pick!);
       if (family === 4) {
+        at4 = at;
         pick4 = pick;
         pool4 = from;
       } else {
+        at6 = at;
         pick6 = pick;
         pool6 = from;
       }
@@ -304,12 +321,20 @@ export class Ipam {
       s = this.addSlot(owner, subnet.name, staticMac);
       subnet.owners.set(owner, s);
     }
-    if (pick4 !== undefined) {
+    if (at4 >= 0) {
+      const space = subnet.active(4)!;
+      this.slots.v4[s] = space.index.baseNumber + at4;
+      space.claimAt(at4, s, pool4);
+    } else if (pick4 !== undefined) {
       this.slots.v4[s] = Number(pick4);
       subnet.active(4)!.claim(pick4, s, pool4);
     }
-    if (pick6 !== undefined) {
-      this.slots.v6[s] = pick6;
+    if (at6 >= 0) {
+      const space = subnet.active(6)!;
+      this.slots.setV6(s, space.index.base + BigInt(at6));
+      space.claimAt(at6, s, pool6);
+    } else if (pick6 !== undefined) {
+      this.slots.setV6(s, pick6);
       subnet.active(6)!.claim(pick6, s, pool6);
     }
     return this.view(s);
@@ -401,11 +426,15 @@ export class Ipam {
     const s = this.subnetOf(subnet);
     const slot = s.owners.get(owner);
     if (slot < 0) return false;
-    for (const family of FAMILIES) {
-      const a = this.slots.addr(family, slot);
-      if (a === undefined) continue;
-      s.space(family)!.release(a);
-      s.dropIfEmpty(family);
+    const v4 = this.slots.v4[slot]!;
+    if (v4 !== NONE) {
+      s.space(4)!.releaseV4(v4);
+      s.dropIfEmpty(4);
+    }
+    const v6 = this.slots.v6(slot);
+    if (v6 !== undefined) {
+      s.space(6)!.release(v6);
+      s.dropIfEmpty(6);
     }
     const mac = this.slots.mac[slot]!;
     if (mac !== NONE) this.macs.delete(mac);
@@ -557,7 +586,7 @@ export class Ipam {
 
   private view(slot: number): Allocation {
     const a4 = this.slots.v4[slot]!;
-    const a6 = this.slots.v6[slot];
+    const a6 = this.slots.v6(slot);
     const ipv4 = a4 === NONE ? undefined : formatV4(a4);
     const ipv6 = a6 === undefined ? undefined : formatV6(a6);
     return {

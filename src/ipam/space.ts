@@ -28,6 +28,11 @@ export type Verdict = 'ok' | 'out-of-range' | 'reserved' | 'gateway' | 'excluded
 
 export const DEFAULT_POOL = '';
 
+/** `Pool.fresh`, `Pool.released` and `Space.peekOffset` results that are not a window offset. */
+export const NO_ADDRESS = -1;
+/** The address lies beyond the index's paged window: it is in `farPick`. */
+export const FAR = -2;
+
 export class Pool {
   readonly name: string;
   /** Usable addresses of this pool. */
@@ -35,19 +40,26 @@ export class Pool {
   readonly size: bigint;
   /** Held addresses inside `ranges`. */
   held = 0;
+  /** The address of the last FAR result. */
+  farPick = 0n;
   /**
    * Released addresses, oldest first, from `head`, each with the ticket it was parked with. An entry
    * counts only while its address is still parked with that ticket: taking a parked address (static
-   * request, restore) just changes its state, and the stale entry is skipped later, in O(1).
+   * request, restore) just changes its state, and the stale entry is skipped later, in O(1). An entry
+   * is the address's offset in the index's window (numbers, no bigint work), or -1 - k for an address
+   * beyond the window, which is then `farParked.get(k)`.
    */
-  private fifo: bigint[] = [];
+  private fifo: number[] = [];
   private tickets: number[] = [];
+  private readonly farParked = new Map<number, bigint>();
+  private farCount = 0;
   private head = 0;
   private ticket = 0;
   /** Cursor: index of the current range, and the next candidate address in it. */
   private at = 0;
+  /** The next candidate while the cursor is outside the window (`off` < 0). */
   private next: bigint;
-  /** While `next` is inside the index's paged window: its offset there, and the last offset to scan. */
+  /** While the candidate is inside the index's paged window: its offset there, and the last offset to scan. */
   private off = -1;
   private lastOff = -1;
 
@@ -58,20 +70,24 @@ export class Pool {
     this.next = ranges[0]?.lo ?? 0n;
   }
 
-  /** The lowest never-used address (state 0) at or after the cursor, or undefined. */
-  nextFresh(index: AddressIndex): bigint | undefined {
+  /**
+   * The lowest never-used address (state 0) at or after the cursor: its window offset, FAR (the
+   * address is then in `farPick`) or NO_ADDRESS.
+   */
+  fresh(index: AddressIndex): number {
     const ranges = this.ranges;
     while (this.at < ranges.length) {
       if (this.off >= 0) {
         // inside the window: scan offsets as numbers (no bigint work per skipped address)
         let o = this.off;
-        while (o <= this.lastOff && index.getAt(o) !== 0) o++;
-        if (o !== this.off) this.next = index.base + BigInt(o);
-        if (o <= this.lastOff) {
+        const last = this.lastOff;
+        while (o <= last && index.getAt(o) !== 0) o++;
+        if (o <= last) {
           this.off = o;
-          return this.next;
+          return o;
         }
         this.off = -1;
+        this.next = index.base + BigInt(o);
         continue;
       }
       const r = ranges[this.at]!;
@@ -88,38 +104,69 @@ export class Pool {
         continue;
       }
       // outside the window (far into an IPv6 range): one address at a time
-      if (index.get(this.next) === 0) return this.next;
+      if (index.get(this.next) === 0) {
+        this.farPick = this.next;
+        return FAR;
+      }
       this.next++;
     }
-    return undefined;
+    return NO_ADDRESS;
   }
 
-  /** The oldest still-parked released address, or undefined. */
-  nextReleased(index: AddressIndex): bigint | undefined {
-    while (this.head < this.fifo.length) {
-      const a = this.fifo[this.head]!;
-      if (index.get(a) === parkedState(this.tickets[this.head]!)) return a;
+  /** The oldest still-parked released address: its window offset, FAR (then in `farPick`) or NO_ADDRESS. */
+  released(index: AddressIndex): number {
+    const fifo = this.fifo;
+    while (this.head < fifo.length) {
+      const o = fifo[this.head]!;
+      const state = parkedState(this.tickets[this.head]!);
+      if (o >= 0) {
+        if (index.getAt(o) === state) return o;
+      } else {
+        const a = this.farParked.get(-1 - o)!;
+        if (index.get(a) === state) {
+          this.farPick = a;
+          return FAR;
+        }
+        this.farParked.delete(-1 - o);
+      }
       this.head++;
     }
     if (this.head > 0) this.compact();
-    return undefined;
+    return NO_ADDRESS;
   }
 
-  /** Parks `a` at the end of the queue; returns its state for the index. */
-  park(a: bigint): number {
+  /**
+   * Parks an address at the end of the queue: `o` is its window offset, or -1 when it lies beyond the
+   * window and is given as `a`. Returns its state for the index.
+   */
+  park(o: number, a: bigint | undefined): number {
     if (this.head > 4096 && this.head * 2 > this.fifo.length) this.compact();
     const ticket = this.ticket++ & 0x3fffffff;
-    this.fifo.push(a);
+    if (o >= 0) {
+      this.fifo.push(o);
+    } else {
+      const k = this.farCount++;
+      this.farParked.set(k, a!);
+      this.fifo.push(-1 - k);
+    }
     this.tickets.push(ticket);
     return parkedState(ticket);
   }
 
   /** Parked addresses still valid under `index`, oldest first. */
   parked(index: AddressIndex): bigint[] {
-    return this.fifo.filter((a, i) => i >= this.head && index.get(a) === parkedState(this.tickets[i]!));
+    const out: bigint[] = [];
+    for (let i = this.head; i < this.fifo.length; i++) {
+      const o = this.fifo[i]!;
+      const state = parkedState(this.tickets[i]!);
+      const a = o >= 0 ? index.base + BigInt(o) : this.farParked.get(-1 - o)!;
+      if (index.get(a) === state) out.push(a);
+    }
+    return out;
   }
 
   private compact(): void {
+    for (let i = 0; i < this.head; i++) if (this.fifo[i]! < 0) this.farParked.delete(-1 - this.fifo[i]!);
     this.fifo = this.fifo.slice(this.head);
     this.tickets = this.tickets.slice(this.head);
     this.head = 0;
@@ -151,6 +198,12 @@ export class Space {
   /** Named pools' ranges, sorted, and the pool of each, for finding the pool of an address. */
   private boundRanges: Range[] = [];
   private boundPools: Pool[] = [];
+  private defaultPool!: Pool;
+  /**
+   * IPv4 only, while the space is active: the layout as numbers (first and last usable address,
+   * gateway or -1, excluded ranges as [lo, hi] pairs), so releasing an IPv4 address needs no bigint.
+   */
+  private v4: { first: number; last: number; gateway: number; excluded: Float64Array } | undefined;
   private heldCount = 0;
   /** Held addresses that are not usable (after a layout change or a restore). */
   private outside = 0;
@@ -161,6 +214,23 @@ export class Space {
     this.usableCount = count(layout.usable);
     this.index = this.newIndex(layout);
     this.buildPools(pools);
+    this.v4 = this.numericLayout();
+  }
+
+  private numericLayout(): Space['v4'] {
+    if (this.family !== 4 || this.retired) return undefined;
+    const { cidr, gateway, excluded } = this.layout;
+    const pairs = new Float64Array(2 * excluded.length);
+    excluded.forEach((r, i) => {
+      pairs[2 * i] = Number(r.lo);
+      pairs[2 * i + 1] = Number(r.hi);
+    });
+    return {
+      first: Number(cidr.first),
+      last: Number(cidr.last),
+      gateway: gateway === undefined ? -1 : Number(gateway),
+      excluded: pairs,
+    };
   }
 
   private newIndex(layout: FamilyLayout): AddressIndex {
@@ -182,7 +252,8 @@ export class Space {
     bounds.sort((a, b) => (a.range.lo < b.range.lo ? -1 : 1));
     this.boundRanges = bounds.map((b) => b.range);
     this.boundPools = bounds.map((b) => b.pool);
-    this.pools.set(DEFAULT_POOL, new Pool(DEFAULT_POOL, subtract(usable, normalize(named))));
+    this.defaultPool = new Pool(DEFAULT_POOL, subtract(usable, normalize(named)));
+    this.pools.set(DEFAULT_POOL, this.defaultPool);
   }
 
   get held(): number {
@@ -203,17 +274,38 @@ export class Space {
     if (this.classify(a) !== 'ok') return undefined;
     const i = this.boundRanges.length === 0 ? -1 : indexOf(this.boundRanges, a);
     if (i >= 0) return this.boundPools[i];
-    return this.pools.get(DEFAULT_POOL);
+    return this.defaultPool;
   }
 
-  /** The next address to hand out from `pool`: never-used first, then the oldest released. */
+  /**
+   * The next address to hand out from `pool`, never-used first, then the oldest released: its offset
+   * in `index`'s window, FAR (the address is then `pool.farPick`) or NO_ADDRESS.
+   */
+  peekOffset(pool: Pool): number {
+    const o = pool.fresh(this.index);
+    return o === NO_ADDRESS ? pool.released(this.index) : o;
+  }
+
+  /** `peekOffset` as an address. */
   peek(pool: Pool): bigint | undefined {
-    return pool.nextFresh(this.index) ?? pool.nextReleased(this.index);
+    const o = this.peekOffset(pool);
+    if (o >= 0) return this.index.base + BigInt(o);
+    return o === FAR ? pool.farPick : undefined;
   }
 
   /** Marks `a` held by `slot`; `pool` is poolOf(a). The caller checked that `a` is free or parked. */
   claim(a: bigint, slot: number, pool: Pool | undefined): void {
     this.index.set(a, slot + 1);
+    this.counted(pool);
+  }
+
+  /** `claim` of the address at window offset `o`. */
+  claimAt(o: number, slot: number, pool: Pool | undefined): void {
+    this.index.setAt(o, slot + 1);
+    this.counted(pool);
+  }
+
+  private counted(pool: Pool | undefined): void {
     this.heldCount++;
     if (pool === undefined) this.outside++;
     else pool.held++;
@@ -228,7 +320,43 @@ export class Space {
       this.index.set(a, 0);
     } else {
       pool.held--;
-      this.index.set(a, pool.park(a));
+      const o = this.index.offset(a);
+      this.index.set(a, pool.park(o, o < 0 ? a : undefined));
+    }
+  }
+
+  /**
+   * `release` of an IPv4 address given as a number: the common case (inside the window, usable, no
+   * named pools) with number arithmetic only, anything else through `release`.
+   */
+  releaseV4(value: number): void {
+    const v4 = this.v4;
+    const o = value - this.index.baseNumber;
+    if (v4 === undefined || this.boundRanges.length > 0 || o < 0 || o > this.index.lastOffset) {
+      this.release(BigInt(value));
+      return;
+    }
+    let usable = value >= v4.first && value <= v4.last && value !== v4.gateway;
+    const ex = v4.excluded;
+    if (usable && ex.length > 0) {
+      // binary search for the last excluded range starting at or below value
+      let lo = 0;
+      let hi = ex.length / 2 - 1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        if (ex[2 * mid]! <= value) lo = mid + 1;
+        else hi = mid - 1;
+      }
+      if (hi >= 0 && value <= ex[2 * hi + 1]!) usable = false;
+    }
+    this.heldCount--;
+    if (!usable) {
+      this.outside--;
+      this.index.setAt(o, 0);
+    } else {
+      const pool = this.defaultPool;
+      pool.held--;
+      this.index.setAt(o, pool.park(o, undefined));
     }
   }
 
@@ -245,6 +373,7 @@ export class Space {
     this.usableCount = retired ? 0n : count(layout.usable);
     this.index = this.newIndex(layout);
     this.buildPools(pools);
+    this.v4 = this.numericLayout();
     this.heldCount = 0;
     this.outside = 0;
     const conflicts: HeldConflict[] = [];
@@ -257,7 +386,9 @@ export class Space {
     });
     for (const a of parkedInOrder) {
       const pool = this.poolOf(a);
-      if (pool !== undefined && this.index.get(a) === 0) this.index.set(a, pool.park(a));
+      if (pool === undefined || this.index.get(a) !== 0) continue;
+      const o = this.index.offset(a);
+      this.index.set(a, pool.park(o, o < 0 ? a : undefined));
     }
     return conflicts;
   }

@@ -11,15 +11,16 @@ export const FAMILIES: readonly Family[] = [4, 6];
 export class Subnet {
   layout: SubnetLayout;
   gatewayMac: number;
-  /** Owner key -> slot. */
-  readonly owners = new OwnerTable();
+  /** Owner key -> slot; `ownerOfSlot` is the slot table's owner column. */
+  readonly owners: OwnerTable;
   /** Named pools as given (clipped to usable space per family when applied). */
   readonly pools = new Map<string, PoolRanges>();
   private readonly spaces: { 4: Space | undefined; 6: Space | undefined } = { 4: undefined, 6: undefined };
 
-  constructor(layout: SubnetLayout, gatewayMac: number) {
+  constructor(layout: SubnetLayout, gatewayMac: number, ownerOfSlot: readonly string[]) {
     this.layout = layout;
     this.gatewayMac = gatewayMac;
+    this.owners = new OwnerTable(ownerOfSlot);
     this.apply(layout);
   }
 

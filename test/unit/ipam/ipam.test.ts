@@ -63,6 +63,28 @@ describe('allocation order', () => {
     expect(errorOf(() => alloc(ipam, 's', 'h')).code).toBe('IPAM_SUBNET_EXHAUSTED');
   });
 
+  test('released IPv4 addresses are parked unless excluded meanwhile, around every exclude boundary', () => {
+    const ipam = ipamWith({
+      name: 's',
+      cidrBlock: '10.0.0.0/27', // .1 (gateway) .. .30
+      excludeIps: ['10.0.0.4..10.0.0.6', '10.0.0.9', '10.0.0.12..10.0.0.14'],
+    });
+    const statics = ['10.0.0.3', '10.0.0.7', '10.0.0.8', '10.0.0.10', '10.0.0.11', '10.0.0.15'];
+    for (const [i, ip] of statics.entries()) alloc(ipam, 's', `s${i}`, { ips: ip });
+    const change = ipam.setSubnet({
+      name: 's',
+      cidrBlock: '10.0.0.0/27',
+      excludeIps: ['10.0.0.4..10.0.0.6', '10.0.0.7..10.0.0.8', '10.0.0.9', '10.0.0.12..10.0.0.15'],
+    });
+    expect(change.conflicts.map((c) => c.ip)).toEqual(['10.0.0.7', '10.0.0.8', '10.0.0.15']);
+    for (const i of [5, 0, 1, 3, 2, 4]) ipam.release('s', `s${i}`); // .15 .3 .7 .10 .8 .11
+    expect(ipam.status('s')).toMatchObject({ v4usingIPs: 0, v4availableIPs: 30 - 1 - 3 - 2 - 1 - 4 });
+    const got = Array.from({ length: 19 }, (_, i) => alloc(ipam, 's', `d${i}`).ipv4);
+    const fresh = ['10.0.0.2', ...Array.from({ length: 15 }, (_, i) => `10.0.0.${16 + i}`)];
+    expect(got).toEqual([...fresh, '10.0.0.3', '10.0.0.10', '10.0.0.11']); // parked, in release order
+    expect(errorOf(() => alloc(ipam, 's', 'x')).code).toBe('IPAM_SUBNET_EXHAUSTED');
+  });
+
   test('a just-released address goes to a new owner only when nothing else is left', () => {
     const ipam = ipamWith({ name: 's', cidrBlock: '10.0.0.0/24' });
     const first = alloc(ipam, 's', 'a').ipv4;
@@ -384,6 +406,40 @@ describe('ip pools', () => {
       v4UsingIPRange: '10.0.0.15',
       v4AvailableIPRange: '10.0.0.10-10.0.0.14,10.0.0.16-10.0.0.19',
     });
+  });
+
+  test('a released address goes back to its own pool, oldest first', () => {
+    const ipam = ipamWith({ name: 's', cidrBlock: '10.0.0.0/29' }); // .2 .. .6
+    ipam.setPool('s', 'p', ['10.0.0.2..10.0.0.3']);
+    expect(['a', 'b'].map((o) => alloc(ipam, 's', o, { pool: 'p' }).ipv4)).toEqual(['10.0.0.2', '10.0.0.3']);
+    expect(['c', 'd', 'e'].map((o) => alloc(ipam, 's', o).ipv4)).toEqual([
+      '10.0.0.4',
+      '10.0.0.5',
+      '10.0.0.6',
+    ]);
+    for (const o of ['b', 'd', 'a', 'c']) ipam.release('s', o); // p: .3 .2, default: .5 .4
+    expect(['f', 'g'].map((o) => alloc(ipam, 's', o).ipv4)).toEqual(['10.0.0.5', '10.0.0.4']);
+    expect(errorOf(() => alloc(ipam, 's', 'h')).code).toBe('IPAM_SUBNET_EXHAUSTED');
+    expect(['i', 'j'].map((o) => alloc(ipam, 's', o, { pool: 'p' }).ipv4)).toEqual(['10.0.0.3', '10.0.0.2']);
+    expect(errorOf(() => alloc(ipam, 's', 'k', { pool: 'p' })).code).toBe('IPAM_POOL_EXHAUSTED');
+  });
+
+  test('IPv6 pool addresses far beyond the first 2^24 of a /64 are handed out, parked and reused', () => {
+    const ipam = ipamWith({ name: 's', cidrBlock: 'fd00::/64' });
+    ipam.setPool('s', 'far', ['fd00::1:0:0:0..fd00::1:0:0:2']);
+    const got = ['a', 'b', 'c'].map((o) => alloc(ipam, 's', o, { pool: 'far' }).ipv6);
+    expect(got).toEqual(['fd00::1:0:0:0', 'fd00::1:0:0:1', 'fd00::1:0:0:2']);
+    ipam.release('s', 'b');
+    ipam.release('s', 'a');
+    ipam.release('s', 'c');
+    expect(alloc(ipam, 's', 'd', { pool: 'far' }).ipv6).toBe('fd00::1:0:0:1');
+    ipam.setPool('s', 'near', ['fd00::100']); // a relayout keeps the queue and its order
+    expect(alloc(ipam, 's', 'e', { pool: 'far', ips: 'fd00::1:0:0:2' }).ipv6).toBe('fd00::1:0:0:2'); // off the queue
+    expect(alloc(ipam, 's', 'f', { pool: 'far' }).ipv6).toBe('fd00::1:0:0:0');
+    expect(errorOf(() => alloc(ipam, 's', 'g', { pool: 'far' })).code).toBe('IPAM_POOL_EXHAUSTED');
+    expect(ipam.poolStatus('s', 'far')).toMatchObject({ v6UsingIPs: 3, v6AvailableIPs: 0 });
+    ipam.release('s', 'f');
+    expect(alloc(ipam, 's', 'h', { pool: 'far' }).ipv6).toBe('fd00::1:0:0:0');
   });
 
   test('removing a pool returns its addresses to the subnet', () => {

@@ -129,14 +129,21 @@ describe('OwnerTable', () => {
     );
     fc.assert(
       fc.property(fc.array(op, { maxLength: 300 }), (ops) => {
-        const table = new OwnerTable(4);
+        // The table reads keys from the slot table's owner column: keyOf[slot] is the key mapped to
+        // slot while the mapping lives, so a slot another live key holds is replaced by a fresh one.
+        const keyOf: string[] = [];
+        const table = new OwnerTable(keyOf, 4);
         const model = new Map<string, number>();
+        let fresh = 1001;
         for (const [kind, k, v] of ops) {
           if (kind === 'get') {
             expect(table.get(k)).toBe(model.get(k) ?? -1); // also primes the get-then-set cache
           } else if (kind === 'set') {
-            table.set(k, v);
-            model.set(k, v);
+            const other = keyOf[v];
+            const slot = other !== undefined && other !== k && model.get(other) === v ? fresh++ : v;
+            keyOf[slot] = k;
+            table.set(k, slot);
+            model.set(k, slot);
           } else {
             table.delete(k);
             model.delete(k);
