@@ -9,6 +9,10 @@ export interface Config {
   /** Anti-spoofing on pod ports unless a pod opts out with ovn.kubernetes.io/port_security: "false". */
   portSecurityByDefault: boolean;
   nbRemotes: string;
+  /**
+   * Concurrent reconciles per queue. Kube-OVN defaults to 3; ours default higher because a reconcile
+   * mostly waits on the API server and northbound, and one key is never worked by two workers at once.
+   */
   workers: number;
 }
 
@@ -18,7 +22,7 @@ export const DEFAULTS: Config = {
   joinSubnet: { name: 'join', cidr: '100.64.0.0/16' },
   portSecurityByDefault: true,
   nbRemotes: 'tcp:127.0.0.1:6641',
-  workers: 3,
+  workers: 16,
 };
 
 /** Flags (--default-cidr=...) win over environment variables (DEFAULT_CIDR=...), which win over defaults. */

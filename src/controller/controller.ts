@@ -19,6 +19,7 @@ import type { Config } from './config.ts';
 import type { Deps, Logger } from './deps.ts';
 import { Ann } from './k8s/annotations.ts';
 import { ResourceCache } from './k8s/informer.ts';
+import { reuseConnections } from './k8s/keepalive.ts';
 import { type IpCr, KUBEOVN_GROUP, KUBEOVN_VERSION, type Subnet } from './k8s/types.ts';
 import { isConflict, Kube } from './kube.ts';
 import { owners, vpcRows } from './nb/topology.ts';
@@ -27,6 +28,9 @@ import { reconcileNode } from './nodes.ts';
 import { podOwnerKey, reconcilePod } from './pods.ts';
 import { WorkQueue } from './queue.ts';
 import { reconcileSubnet, writeStatus } from './subnets.ts';
+
+/** Subnet status is written this long after an address change, so that a burst of pods costs one patch. */
+const STATUS_DELAY_MS = 500;
 
 const quiet: Logger = { info() {}, warn() {}, error() {}, debug() {} };
 
@@ -59,7 +63,8 @@ export class Controller {
   }
 
   private static async startWith(opts: ControllerOptions, log: Logger, nbClient: OvsdbClient<Tables>) {
-    const { kc, config } = opts;
+    const { config } = opts;
+    const kc = reuseConnections(opts.kc);
     const core = kc.makeApiClient(CoreV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
     const nb = await NbWriter.create(nbClient);
@@ -158,12 +163,8 @@ export class Controller {
     const podQ = new WorkQueue({
       ...workers,
       onDropped,
-      reconcile: async (k) => {
-        const r = await reconcilePod(deps, k);
-        // the subnet's counters changed: one status update per subnet, however many pods moved
-        for (const name of deps.valid.keys()) subnetStatusQ.add(name);
-        return r;
-      },
+      // a subnet's counters changed: its status is written a moment later, once for many pods
+      reconcile: (k) => reconcilePod(deps, k, (subnet) => subnetStatusQ.addAfter(subnet, STATUS_DELAY_MS)),
     });
     const nodeQ = new WorkQueue({ ...workers, onDropped, reconcile: (k) => reconcileNode(deps, k) });
     const subnetStatusQ = new WorkQueue({

@@ -42,6 +42,12 @@ async function lead(): Promise<void> {
 
 async function main(): Promise<void> {
   if (values['leader-elect'] === 'false') {
+    const shutdown = async () => {
+      await controller?.stop();
+      process.exit(0);
+    };
+    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', shutdown);
     await lead();
     return;
   }

@@ -45,11 +45,18 @@ export function chooseSubnet(d: Deps, pod: V1Pod): string {
   return d.config.defaultSubnet.name;
 }
 
-export async function reconcilePod(d: Deps, key: string): Promise<Outcome> {
+/**
+ * @param touched called with each subnet whose address counts this reconcile changed (its status is due)
+ */
+export async function reconcilePod(
+  d: Deps,
+  key: string,
+  touched: (subnet: string) => void,
+): Promise<Outcome> {
   const [namespace = '', name = ''] = key.split('/');
   const pod = d.pods.get(key);
   if (!pod || isDone(pod)) {
-    await releasePod(d, namespace, name);
+    await releasePod(d, namespace, name, touched);
     return undefined;
   }
   if (pod.spec?.hostNetwork) return undefined;
@@ -61,6 +68,7 @@ export async function reconcilePod(d: Deps, key: string): Promise<Outcome> {
   try {
     subnet = chooseSubnet(d, pod);
     if (!d.valid.has(subnet)) return { requeueAfterMs: 1_000 }; // the default subnet is not reconciled yet
+    const held = d.ipam.get(subnet, owner);
     alloc = d.ipam.allocate({
       subnet,
       owner,
@@ -68,6 +76,7 @@ export async function reconcilePod(d: Deps, key: string): Promise<Outcome> {
       mac: ann[Ann.macAddress] || undefined,
       pool: ann[Ann.ipPool] || undefined,
     });
+    if (!held) touched(subnet);
   } catch (e) {
     if (!(e instanceof IpamError) && !(e instanceof PodAddressError)) throw e;
     const reason = e instanceof PodAddressError ? e.reason : e.code;
@@ -128,9 +137,14 @@ export async function reconcilePod(d: Deps, key: string): Promise<Outcome> {
 }
 
 /** Releases whatever a pod held: its port, its IP CR, its addresses. Safe to repeat. */
-export async function releasePod(d: Deps, namespace: string, name: string): Promise<void> {
+export async function releasePod(
+  d: Deps,
+  namespace: string,
+  name: string,
+  touched: (subnet: string) => void,
+): Promise<void> {
   const owner = podOwnerKey(namespace, name);
   await d.nb.apply([{ owner: owners.pod(namespace, name), desired: [] }]);
   await d.kube.deleteIp(owner);
-  for (const subnet of d.valid.keys()) d.ipam.release(subnet, owner);
+  for (const subnet of d.valid.keys()) if (d.ipam.release(subnet, owner)) touched(subnet);
 }

@@ -9,7 +9,37 @@ import { type FormattedSubnet, formatSubnet, overlapping, SubnetInvalid } from '
 export type Outcome = { requeueAfterMs: number } | undefined;
 
 function condition(type: string, ok: boolean, reason: string, message = ''): Condition {
-  return { type, status: ok ? 'True' : 'False', reason, message, lastUpdateTime: new Date().toISOString() };
+  return { type, status: ok ? 'True' : 'False', reason, message };
+}
+
+/**
+ * Patches the status only when something in it changes. A patch is itself an update event, so writing
+ * unchanged status (or a fresh timestamp) would make every subnet reconcile itself forever. Conditions keep
+ * their timestamps unless their status, reason or message changes.
+ */
+async function patchStatusIfChanged(
+  d: Deps,
+  s: Subnet,
+  fields: Record<string, unknown>,
+  conditions: Condition[],
+) {
+  const current = s.status ?? {};
+  const now = new Date().toISOString();
+  const old = current.conditions ?? [];
+  const merged = conditions.map((c) => {
+    const prev = old.find((o) => o.type === c.type);
+    const same =
+      prev &&
+      prev.status === c.status &&
+      prev.reason === c.reason &&
+      (prev.message ?? '') === (c.message ?? '');
+    return same ? prev : { ...c, lastTransitionTime: now, lastUpdateTime: now };
+  });
+  const changed =
+    Object.entries(fields).some(([k, v]) => current[k] !== v) ||
+    merged.length !== old.length ||
+    merged.some((c, i) => c !== old[i]);
+  if (changed) await d.kube.patchSubnetStatus(s.metadata!.name!, { ...fields, conditions: merged });
 }
 
 /** The router a subnet's switch hangs off: the default VPC's, or the custom VPC's of the same name. */
@@ -32,13 +62,14 @@ export async function reconcileSubnet(d: Deps, name: string): Promise<Outcome> {
       );
   } catch (e) {
     if (!(e instanceof SubnetInvalid)) throw e;
-    await d.kube.patchSubnetStatus(name, {
-      conditions: [
-        condition('Validated', false, e.reason, e.message),
-        condition('Ready', false, e.reason, e.message),
-      ],
-    });
-    await d.kube.event(s, 'Warning', e.reason, e.message);
+    const before = s.status?.conditions?.find((c) => c.type === 'Validated');
+    await patchStatusIfChanged(d, s, {}, [
+      condition('Validated', false, e.reason, e.message),
+      condition('Ready', false, e.reason, e.message),
+    ]);
+    // one Event per new verdict, not one per reconcile
+    if (before?.status !== 'False' || before.message !== e.message)
+      await d.kube.event(s, 'Warning', e.reason, e.message);
     d.log.warn({ subnet: name, reason: e.reason, err: e.message }, 'subnet rejected');
     return undefined;
   }
@@ -89,10 +120,10 @@ export async function reconcileSubnet(d: Deps, name: string): Promise<Outcome> {
 export async function writeStatus(d: Deps, s: Subnet): Promise<void> {
   const name = s.metadata!.name!;
   if (!d.valid.has(name)) return;
-  await d.kube.patchSubnetStatus(name, {
-    ...d.ipam.status(name),
-    conditions: [condition('Validated', true, 'ValidatedSuccessfully'), condition('Ready', true, 'Init')],
-  });
+  await patchStatusIfChanged(d, s, { ...d.ipam.status(name) }, [
+    condition('Validated', true, 'ValidatedSuccessfully'),
+    condition('Ready', true, 'Init'),
+  ]);
 }
 
 async function removeSubnet(d: Deps, name: string, s: Subnet | undefined): Promise<Outcome> {
