@@ -3,6 +3,7 @@
 // releases all of it.
 import type { V1Node } from '@kubernetes/client-node';
 import { IpamError } from '../ipam/index.ts';
+import { addressAnnotations, addressesOf, annotationChanges, ipRecord } from './allocation.ts';
 import type { Deps } from './deps.ts';
 import { Ann } from './k8s/annotations.ts';
 import { nodeRows, owners } from './nb/topology.ts';
@@ -31,45 +32,17 @@ export async function reconcileNode(d: Deps, name: string): Promise<Outcome> {
     await d.kube.event(nodeRef(node), 'Warning', 'AcquireAddressFailed', `${e.code}: ${e.message}`);
     return { requeueAfterMs: 30_000 };
   }
-  const ips = [alloc.ipv4, alloc.ipv6].filter((x): x is string => !!x);
+  const ips = addressesOf(alloc);
   await d.kube.upsertIp(
-    {
-      apiVersion: 'kubeovn.io/v1',
-      kind: 'IP',
-      metadata: { name: owner, labels: { 'ovn.kubernetes.io/subnet': join } },
-      spec: {
-        podName: name,
-        namespace: '',
-        subnet: join,
-        nodeName: name,
-        ipAddress: alloc.ipAddress,
-        v4IpAddress: alloc.ipv4 ?? '',
-        v6IpAddress: alloc.ipv6 ?? '',
-        macAddress: alloc.mac,
-        attachSubnets: [],
-        attachIps: [],
-        attachMacs: [],
-        containerID: '',
-        podType: '',
-      },
-    },
+    ipRecord(owner, alloc, { podName: name, namespace: '', nodeName: name }),
     d.ips.get(owner),
   );
   const r = await d.nb.apply([
     { owner: owners.node(name), desired: nodeRows({ node: name, joinSubnet: join, mac: alloc.mac, ips }) },
   ]);
   if (r.failed.length > 0) throw r.failed[0]!.error;
-  const want: Record<string, string> = {
-    [Ann.allocated]: 'true',
-    [Ann.ipAddress]: alloc.ipAddress,
-    [Ann.macAddress]: alloc.mac,
-    [Ann.cidr]: f.cidrBlock,
-    [Ann.gateway]: f.gateway,
-    [Ann.logicalSwitch]: join,
-    [Ann.portName]: `node-${name}`,
-  };
-  const changed = Object.entries(want).filter(([k, v]) => ann[k] !== v);
-  if (changed.length > 0) await d.kube.patchNodeAnnotations(name, Object.fromEntries(changed));
+  const changes = annotationChanges(ann, { ...addressAnnotations(alloc, f), [Ann.portName]: `node-${name}` });
+  if (changes) await d.kube.patchNodeAnnotations(name, changes);
   return undefined;
 }
 

@@ -5,6 +5,7 @@
 // IPAM from the records before it hands out anything new.
 import type { V1Pod } from '@kubernetes/client-node';
 import { IpamError } from '../ipam/index.ts';
+import { addressAnnotations, addressesOf, annotationChanges, ipRecord } from './allocation.ts';
 import type { Deps } from './deps.ts';
 import { Ann } from './k8s/annotations.ts';
 import { owners, podRows } from './nb/topology.ts';
@@ -86,30 +87,9 @@ export async function reconcilePod(
   }
 
   const f = d.valid.get(subnet)!;
-  const ips = [alloc.ipv4, alloc.ipv6].filter((x): x is string => !!x);
-  await d.kube.upsertIp(
-    {
-      apiVersion: 'kubeovn.io/v1',
-      kind: 'IP',
-      metadata: { name: owner, labels: { 'ovn.kubernetes.io/subnet': subnet } },
-      spec: {
-        podName: name,
-        namespace,
-        subnet,
-        nodeName: pod.spec?.nodeName ?? '',
-        ipAddress: alloc.ipAddress,
-        v4IpAddress: alloc.ipv4 ?? '',
-        v6IpAddress: alloc.ipv6 ?? '',
-        macAddress: alloc.mac,
-        attachSubnets: [],
-        attachIps: [],
-        attachMacs: [],
-        containerID: '',
-        podType: '',
-      },
-    },
-    d.ips.get(owner),
-  );
+  const ips = addressesOf(alloc);
+  const who = { podName: name, namespace, nodeName: pod.spec?.nodeName ?? '' };
+  await d.kube.upsertIp(ipRecord(owner, alloc, who), d.ips.get(owner));
 
   const portSecurity =
     ann[Ann.portSecurity] === undefined ? d.config.portSecurityByDefault : ann[Ann.portSecurity] === 'true';
@@ -121,18 +101,12 @@ export async function reconcilePod(
   ]);
   if (r.failed.length > 0) throw r.failed[0]!.error;
 
-  const want: Record<string, string> = {
-    [Ann.allocated]: 'true',
-    [Ann.ipAddress]: alloc.ipAddress,
-    [Ann.macAddress]: alloc.mac,
-    [Ann.cidr]: f.cidrBlock,
-    [Ann.gateway]: f.gateway,
-    [Ann.logicalSwitch]: subnet,
+  const changes = annotationChanges(ann, {
+    ...addressAnnotations(alloc, f),
     [Ann.logicalRouter]: d.config.clusterRouter,
     [Ann.routed]: 'true',
-  };
-  const changed = Object.entries(want).filter(([k, v]) => ann[k] !== v);
-  if (changed.length > 0) await d.kube.patchPodAnnotations(namespace, name, Object.fromEntries(changed));
+  });
+  if (changes) await d.kube.patchPodAnnotations(namespace, name, changes);
   return undefined;
 }
 
