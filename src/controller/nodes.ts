@@ -38,7 +38,17 @@ export async function reconcileNode(d: Deps, name: string): Promise<Outcome> {
     d.ips.get(owner),
   );
   const r = await d.nb.apply([
-    { owner: owners.node(name), desired: nodeRows({ node: name, joinSubnet: join, mac: alloc.mac, ips }) },
+    {
+      owner: owners.node(name),
+      desired: nodeRows({
+        node: name,
+        joinSubnet: join,
+        mac: alloc.mac,
+        ips,
+        router: d.config.clusterRouter,
+        nodeIps: (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP').map((a) => a.address),
+      }),
+    },
   ]);
   if (r.failed.length > 0) throw r.failed[0]!.error;
   const changes = annotationChanges(ann, { ...addressAnnotations(alloc, f), [Ann.portName]: `node-${name}` });

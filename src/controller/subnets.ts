@@ -90,7 +90,16 @@ export async function reconcileSubnet(d: Deps, name: string): Promise<Outcome> {
   d.valid.set(name, f);
   const router = routerOf(d, f);
   const r = await d.nb.apply([
-    { owner: owners.subnet(name), desired: subnetRows({ name, router, gatewayCidrs: f.gatewayCidrs }) },
+    {
+      owner: owners.subnet(name),
+      desired: subnetRows({
+        name,
+        router,
+        gatewayCidrs: f.gatewayCidrs,
+        // in the default VPC, pod-bound traffic is routed normally and never caught by node reroutes
+        cidrs: f.vpc === 'ovn-cluster' ? f.cidrBlock.split(',') : [],
+      }),
+    },
   ]);
   if (r.failed.length > 0) throw r.failed[0]!.error; // e.g. the VPC's router is not there yet: retry
 

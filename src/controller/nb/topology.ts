@@ -49,6 +49,26 @@ export interface SubnetState {
   router: string;
   /** Gateway addresses with prefix length, e.g. ["10.16.0.1/16"] or a v4 and a v6 one. */
   gatewayCidrs: string[];
+  /** The subnet's CIDRs ("10.16.0.0/16", ...): traffic to them is routed, never rerouted (policy 31000). */
+  cidrs?: string[];
+}
+
+const ipMatchField = (cidrOrIp: string) => (cidrOrIp.includes(':') ? 'ip6.dst' : 'ip4.dst');
+
+/** Kube-OVN's router policy "ipX.dst == <subnet cidr> allow" at priority 31000, for the default VPC. */
+function allowToSubnet(router: string, subnet: string, cidr: string): DesiredRow {
+  const family = cidr.includes(':') ? 'v6' : 'v4';
+  return {
+    table: 'Logical_Router_Policy',
+    id: `lrpolicy/subnet/${subnet}/${family}`,
+    columns: {
+      priority: 31000,
+      match: `${ipMatchField(cidr)} == ${cidr}`,
+      action: 'allow',
+      external_ids: { subnet },
+    },
+    parent: { table: 'Logical_Router', id: ids.router(router), column: 'policies' },
+  };
 }
 
 /** A subnet's logical switch and its router port pair, as Kube-OVN names them. */
@@ -75,6 +95,7 @@ export function subnetRows(s: SubnetState): DesiredRow[] {
       },
       parent: { table: 'Logical_Switch', id: ids.switch(s.name), column: 'ports' },
     },
+    ...(s.cidrs ?? []).map((c) => allowToSubnet(s.router, s.name, c)),
   ];
 }
 
@@ -136,12 +157,19 @@ export interface NodePortState {
   /** The join subnet's name. */
   joinSubnet: string;
   mac: string;
+  /** The node's join addresses (one per family). */
   ips: string[];
+  /** The cluster router, and the node's own addresses (InternalIP) that pods must reach through ovn0. */
+  router?: string;
+  nodeIps?: string[];
 }
 
-/** The node's port on the join switch (ovn0 on the host binds to it). */
+/**
+ * The node's port on the join switch (ovn0 on the host binds to it), and Kube-OVN's priority-30000 policy
+ * that reroutes pod traffic for the node's own address to the node's join address, so pods reach the host.
+ */
 export function nodeRows(n: NodePortState): DesiredRow[] {
-  return [
+  const rows = [
     portRow({
       name: `node-${n.node}`,
       subnet: n.joinSubnet,
@@ -151,4 +179,22 @@ export function nodeRows(n: NodePortState): DesiredRow[] {
       externalIds: { node: n.node },
     }),
   ];
+  for (const nodeIp of n.nodeIps ?? []) {
+    const v6 = nodeIp.includes(':');
+    const via = n.ips.find((ip) => ip.includes(':') === v6);
+    if (!via || !n.router) continue;
+    rows.push({
+      table: 'Logical_Router_Policy',
+      id: `lrpolicy/node/${n.node}/${v6 ? 'v6' : 'v4'}`,
+      columns: {
+        priority: 30000,
+        match: `${ipMatchField(nodeIp)} == ${nodeIp}`,
+        action: 'reroute',
+        nexthops: [via],
+        external_ids: { node: n.node },
+      },
+      parent: { table: 'Logical_Router', id: ids.router(n.router), column: 'policies' },
+    });
+  }
+  return rows;
 }

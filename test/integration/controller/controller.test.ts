@@ -87,6 +87,12 @@ describe('controller', () => {
     expect(await nbctl('get', 'Logical_Router_Port', 'ovn-cluster-join', 'networks')).toBe(
       '["100.64.0.1/16"]',
     );
+    // traffic to the default VPC's subnets is routed, never rerouted (Kube-OVN's priority-31000 policies)
+    await eventually(async () => {
+      const policies = await nbctl('lr-policy-list', 'ovn-cluster');
+      expect(policies).toMatch(/31000\s+ip4\.dst == 10\.16\.0\.0\/16\s+allow/);
+      expect(policies).toMatch(/31000\s+ip4\.dst == 100\.64\.0\.0\/16\s+allow/);
+    });
     await eventually(async () => {
       const s = await getSubnet('ovn-default');
       expect(s.spec).toMatchObject({
@@ -246,6 +252,19 @@ describe('controller', () => {
     expect(a[Ann.ipAddress]).toBe('100.64.0.2');
     expect(a[Ann.portName]).toBe('node-node1');
     expect(await nbctl('lsp-get-addresses', 'node-node1')).toBe(`${a[Ann.macAddress]} 100.64.0.2`);
+    // once the node reports its address, pods reach it through its join address (policy 30000)
+    await core.replaceNodeStatus({
+      name: 'node1',
+      body: {
+        metadata: { name: 'node1' },
+        status: { addresses: [{ type: 'InternalIP', address: '172.30.0.1' }] },
+      },
+    });
+    await eventually(async () =>
+      expect(await nbctl('lr-policy-list', 'ovn-cluster')).toMatch(
+        /30000\s+ip4\.dst == 172\.30\.0\.1\s+reroute\s+100\.64\.0\.2/,
+      ),
+    );
   });
 
   test('deleting a pod releases its port, IP CR and address', async () => {
