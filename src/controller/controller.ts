@@ -22,6 +22,7 @@ import { ResourceCache } from './k8s/informer.ts';
 import { reuseConnections } from './k8s/keepalive.ts';
 import { type IpCr, KUBEOVN_GROUP, KUBEOVN_VERSION, type Subnet } from './k8s/types.ts';
 import { isConflict, Kube } from './kube.ts';
+import { reconcileNamespace } from './namespaces.ts';
 import { owners, vpcRows } from './nb/topology.ts';
 import { NbWriter } from './nb/writer.ts';
 import { reconcileNode } from './nodes.ts';
@@ -69,10 +70,11 @@ export class Controller {
     const custom = kc.makeApiClient(CustomObjectsApi);
     const nb = await NbWriter.create(nbClient);
     // queue hooks are bound once the queues exist; events before that are covered by the full enqueue
-    const hooks: Record<'subnet' | 'pod' | 'node', (key: string) => void> = {
+    const hooks: Record<'subnet' | 'pod' | 'node' | 'namespace', (key: string) => void> = {
       subnet() {},
       pod() {},
       node() {},
+      namespace() {},
     };
     const subnetPath = `/apis/${KUBEOVN_GROUP}/${KUBEOVN_VERSION}/subnets`;
     const deps: Deps = {
@@ -111,7 +113,7 @@ export class Controller {
         kc,
         '/api/v1/namespaces',
         () => core.listNamespace(),
-        () => undefined,
+        (k) => hooks.namespace(k),
       ),
       ips: new ResourceCache<IpCr>(
         kc,
@@ -154,11 +156,21 @@ export class Controller {
 
     const workers = { workers: config.workers, maxAttempts: Number.POSITIVE_INFINITY, maxDelayMs: 30_000 };
     const onDropped = (key: string, err: Error) => log.error({ key, err: err.message }, 'reconcile gave up');
+    const namespaceQ = new WorkQueue({
+      ...workers,
+      onDropped,
+      reconcile: (k) => reconcileNamespace(deps, k),
+    });
     const subnetQ = new WorkQueue({
       ...workers,
       workers: 1,
       onDropped,
-      reconcile: (k) => reconcileSubnet(deps, k),
+      reconcile: async (k) => {
+        const r = await reconcileSubnet(deps, k);
+        // a subnet's namespace bindings may have changed
+        for (const ns of deps.namespaces.list()) namespaceQ.add(ns.metadata!.name!);
+        return r;
+      },
     });
     const podQ = new WorkQueue({
       ...workers,
@@ -175,7 +187,8 @@ export class Controller {
         if (s) await writeStatus(deps, s);
       },
     });
-    c.queues.push(subnetQ, podQ, nodeQ, subnetStatusQ);
+    c.queues.push(subnetQ, podQ, nodeQ, subnetStatusQ, namespaceQ);
+    hooks.namespace = (k) => namespaceQ.add(k);
     hooks.subnet = (k) => subnetQ.add(k);
     hooks.pod = (k) => podQ.add(k);
     hooks.node = (k) => nodeQ.add(k);

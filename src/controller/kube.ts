@@ -55,6 +55,10 @@ export class Kube {
     await this.core.patchNamespacedPod({ namespace, name, body: { metadata: { annotations } } }, mergePatch);
   }
 
+  async patchNamespaceAnnotations(name: string, annotations: Record<string, string | null>): Promise<void> {
+    await this.core.patchNamespace({ name, body: { metadata: { annotations } } }, mergePatch);
+  }
+
   async patchNodeAnnotations(name: string, annotations: Record<string, string | null>): Promise<void> {
     await this.core.patchNode({ name, body: { metadata: { annotations } } }, mergePatch);
   }

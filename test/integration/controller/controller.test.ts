@@ -240,6 +240,17 @@ describe('controller', () => {
     expect(a[Ann.logicalSwitch]).toBe('blue');
     expect(a[Ann.ipAddress]).toBe('10.66.0.2');
     expect(await nbctl('lsp-get-ls', 'in-blue.ns1')).toMatch(/\(blue\)/);
+    // the namespaces carry the subnets bound to them (the default subnet when none is)
+    await eventually(async () => {
+      const ns1 = (await core.readNamespace({ name: 'ns1' })).metadata?.annotations ?? {};
+      expect([ns1[Ann.logicalSwitch], ns1[Ann.cidr], ns1[Ann.excludeIps]]).toEqual([
+        'blue',
+        '10.66.0.0/24',
+        '10.66.0.1',
+      ]);
+      const def = (await core.readNamespace({ name: 'default' })).metadata?.annotations ?? {};
+      expect([def[Ann.logicalSwitch], def[Ann.cidr]]).toEqual(['ovn-default', '10.16.0.0/16']);
+    });
   });
 
   test('nodes get a join address, a node-<node> port and annotations', async () => {
