@@ -33,6 +33,22 @@ export function labRoot(): string {
   return process.env.OVNK_LAB_ROOT ?? '/tmp/ovnk';
 }
 
+/** Labs of this process that are not stopped yet, torn down if the process is told to end. */
+const active = new Set<Lab>();
+let signalsHooked = false;
+
+function tearDownOnSignals(): void {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      Promise.allSettled([...active].map((l) => l.stop())).finally(() =>
+        process.exit(128 + (signal === 'SIGINT' ? 2 : 15)),
+      );
+    });
+  }
+}
+
 export class Lab {
   readonly chassis: Chassis[] = [];
 
@@ -64,6 +80,8 @@ export class Lab {
         electionTimerMs: opts.electionTimerMs,
       });
       const lab = new Lab(id, dir, central, `${nsPrefix}-ul`);
+      active.add(lab);
+      tearDownOnSignals();
       if (nodes > 0) await lab.addNodes(nodes, opts.encap ?? 'geneve');
       return lab;
     } catch (e) {
@@ -157,6 +175,7 @@ export class Lab {
   }
 
   async stop(): Promise<void> {
+    active.delete(this);
     for (const c of this.chassis) await c.stop().catch(() => undefined);
     await this.central.stop().catch(() => undefined);
     await teardownLabDir(this.dir);
