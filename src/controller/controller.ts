@@ -76,7 +76,17 @@ export class Controller {
       node() {},
       namespace() {},
     };
-    const subnetPath = `/apis/${KUBEOVN_GROUP}/${KUBEOVN_VERSION}/subnets`;
+    const crPath = (plural: string) => `/apis/${KUBEOVN_GROUP}/${KUBEOVN_VERSION}/${plural}`;
+    const listCr =
+      <T>(plural: string) =>
+      async () =>
+        (await custom.listClusterCustomObject({
+          group: KUBEOVN_GROUP,
+          version: KUBEOVN_VERSION,
+          plural,
+        })) as {
+          items: T[];
+        };
     const deps: Deps = {
       config,
       kube: new Kube(kc),
@@ -84,18 +94,8 @@ export class Controller {
       nb,
       log,
       valid: new Map(),
-      subnets: new ResourceCache<Subnet>(
-        kc,
-        subnetPath,
-        async () =>
-          (await custom.listClusterCustomObject({
-            group: KUBEOVN_GROUP,
-            version: KUBEOVN_VERSION,
-            plural: 'subnets',
-          })) as {
-            items: Subnet[];
-          },
-        (k) => hooks.subnet(k),
+      subnets: new ResourceCache<Subnet>(kc, crPath('subnets'), listCr<Subnet>('subnets'), (k) =>
+        hooks.subnet(k),
       ),
       pods: new ResourceCache<V1Pod>(
         kc,
@@ -115,19 +115,7 @@ export class Controller {
         () => core.listNamespace(),
         (k) => hooks.namespace(k),
       ),
-      ips: new ResourceCache<IpCr>(
-        kc,
-        `/apis/${KUBEOVN_GROUP}/${KUBEOVN_VERSION}/ips`,
-        async () =>
-          (await custom.listClusterCustomObject({
-            group: KUBEOVN_GROUP,
-            version: KUBEOVN_VERSION,
-            plural: 'ips',
-          })) as {
-            items: IpCr[];
-          },
-        () => undefined,
-      ),
+      ips: new ResourceCache<IpCr>(kc, crPath('ips'), listCr<IpCr>('ips'), () => undefined),
     };
     const c = new Controller(deps, nbClient);
 
