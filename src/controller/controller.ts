@@ -28,7 +28,7 @@ import { NbWriter } from './nb/writer.ts';
 import { reconcileNode } from './nodes.ts';
 import { podOwnerKey, reconcilePod } from './pods.ts';
 import { WorkQueue } from './queue.ts';
-import { reconcileSubnet, writeStatus } from './subnets.ts';
+import { admitDeleting, reconcileSubnet, writeStatus } from './subnets.ts';
 
 /** Subnet status is written this long after an address change, so that a burst of pods costs one patch. */
 const STATUS_DELAY_MS = 500;
@@ -134,6 +134,10 @@ export class Controller {
 
     // IPAM learns every subnet before any allocation is rebuilt or made
     for (const s of deps.subnets.list()) {
+      if (s.metadata?.deletionTimestamp) {
+        admitDeleting(deps, s); // removed by its queue once its pods are gone, after the restore below
+        continue;
+      }
       try {
         await reconcileSubnet(deps, s.metadata!.name!);
       } catch (e) {

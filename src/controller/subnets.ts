@@ -75,19 +75,7 @@ export async function reconcileSubnet(d: Deps, name: string): Promise<Outcome> {
   }
 
   await d.kube.setFinalizer(s, true);
-  const change = d.ipam.setSubnet({
-    name,
-    cidrBlock: f.cidrBlock,
-    gateway: f.gateway,
-    excludeIps: s.spec.excludeIps,
-  });
-  for (const c of change.conflicts) {
-    d.log.warn(
-      { subnet: name, owner: c.owner, ip: c.ip, err: c.error.message },
-      'held address no longer valid',
-    );
-  }
-  d.valid.set(name, f);
+  admit(d, s, f);
   const router = routerOf(d, f);
   const r = await d.nb.apply([
     {
@@ -123,6 +111,35 @@ export async function reconcileSubnet(d: Deps, name: string): Promise<Outcome> {
   }
   await writeStatus(d, s);
   return undefined;
+}
+
+/** Makes a formatted subnet known to IPAM (and so to pods). */
+function admit(d: Deps, s: Subnet, f: FormattedSubnet): void {
+  const change = d.ipam.setSubnet({
+    name: f.name,
+    cidrBlock: f.cidrBlock,
+    gateway: f.gateway,
+    excludeIps: s.spec.excludeIps,
+  });
+  for (const c of change.conflicts) {
+    d.log.warn(
+      { subnet: f.name, owner: c.owner, ip: c.ip, err: c.error.message },
+      'held address no longer valid',
+    );
+  }
+  d.valid.set(f.name, f);
+}
+
+/**
+ * At start, a Subnet that is being deleted is still made known to IPAM, without touching northbound, so
+ * that the allocations of its remaining pods are restored and its finalizer waits for them.
+ */
+export function admitDeleting(d: Deps, s: Subnet): void {
+  try {
+    admit(d, s, formatSubnet(s, 'ovn-cluster'));
+  } catch (e) {
+    if (!(e instanceof SubnetInvalid)) throw e; // an invalid subnet never held addresses
+  }
 }
 
 /** Status counters from IPAM and the Validated/Ready conditions. */

@@ -310,4 +310,30 @@ describe('controller', () => {
       .map((l) => l.split(' ')[1]);
     expect(new Set(addrs).size).toBe(addrs.length);
   });
+  test('a Subnet with live pods is kept by its finalizer, across a restart, until its pods are gone', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'ns2' } } });
+    await custom.createClusterCustomObject({
+      ...sub,
+      body: {
+        apiVersion: 'kubeovn.io/v1',
+        kind: 'Subnet',
+        metadata: { name: 'green' },
+        spec: { cidrBlock: '10.88.0.0/24', namespaces: ['ns2'] },
+      },
+    });
+    await eventually(async () => expect((await getSubnet('green')).spec.gateway).toBe('10.88.0.1'));
+    await core.createNamespacedPod({ namespace: 'ns2', body: pod('g1', {}, 'ns2') });
+    const before = await annotated('g1', 'ns2');
+    await custom.deleteClusterCustomObject({ ...sub, name: 'green' });
+    await controller.stop();
+    controller = await startController();
+    await controller.idle();
+    // still there: a pod holds an address in it; and the pod kept its address through the restart
+    expect((await getSubnet('green')).spec.cidrBlock).toBe('10.88.0.0/24');
+    expect(await nbctl('--bare', '--columns=name', 'find', 'Logical_Switch', 'name=green')).toBe('green');
+    expect(controller.deps.ipam.ownerOfIp('green', before[Ann.ipAddress]!)).toBe('g1.ns2');
+    await core.deleteNamespacedPod({ namespace: 'ns2', name: 'g1' });
+    await eventually(async () => expect(await getSubnet('green').catch(() => 'gone')).toBe('gone'), 15_000);
+    expect(await nbctl('--bare', '--columns=name', 'find', 'Logical_Switch', 'name=green')).toBe('');
+  });
 });
