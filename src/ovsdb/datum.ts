@@ -170,6 +170,22 @@ export function applyColumnDiff(c: ColumnSchema, old: unknown, diffWire: unknown
   }
 }
 
+/** Equality of two decoded column values: sets compare as sets, maps by their entries. */
+export function sameDatum(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) return false;
+    const set = new Set(a);
+    return b.every((x) => set.has(x));
+  }
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const ka = Object.keys(a);
+    if (ka.length !== Object.keys(b).length) return false;
+    return ka.every((k) => (a as Record<string, unknown>)[k] === (b as Record<string, unknown>)[k]);
+  }
+  return false;
+}
+
 // ---- JavaScript -> wire -------------------------------------------------------------------------
 
 function fail(t: TableSchema, c: ColumnSchema, why: string, v: unknown): never {

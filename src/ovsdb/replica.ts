@@ -3,7 +3,7 @@
 // updates. Rows are replaced on change, never mutated, so callers may keep references; they are typed
 // Readonly rather than frozen at run time (freezing cost a quarter of a 100k-row initial load).
 // Indexes map a key (a column's value, an external_ids entry) to rows; listeners hear every change.
-import { applyColumnDiff, type Row, rowDecoder } from './datum.ts';
+import { applyColumnDiff, type Row, rowDecoder, sameDatum } from './datum.ts';
 import type { AnyTables, TableMap } from './ops.ts';
 import { type DatabaseSchema, type TableSchema, tableOf } from './schema.ts';
 
@@ -272,21 +272,6 @@ function indexRemove(idx: Index, row: Row): void {
 }
 
 function sameRow(a: Row, b: Row): boolean {
-  for (const k in b) if (!sameValue(a[k], b[k])) return false;
+  for (const k in b) if (!sameDatum(a[k], b[k])) return false;
   return true;
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (Array.isArray(a) && Array.isArray(b)) {
-    if (a.length !== b.length) return false;
-    const set = new Set(a);
-    return b.every((x) => set.has(x));
-  }
-  if (a && b && typeof a === 'object' && typeof b === 'object') {
-    const ka = Object.keys(a);
-    if (ka.length !== Object.keys(b).length) return false;
-    return ka.every((k) => (a as Record<string, unknown>)[k] === (b as Record<string, unknown>)[k]);
-  }
-  return false;
 }

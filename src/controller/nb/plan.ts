@@ -2,6 +2,8 @@
 // and the live replica, produce the operations that make northbound equal to it — inserts for rows that are
 // missing, updates of only the columns that differ, and removal of rows the owner no longer wants. Several
 // owners can be planned into one transaction (batching under load). Nothing here does I/O.
+
+import { sameDatum } from '../../ovsdb/datum.ts';
 import {
   type AnyTables,
   type NamedUuid,
@@ -163,24 +165,13 @@ export function prepareReplica(replica: Replica<AnyTables>, tables: readonly str
   }
 }
 
+/** Whether an existing column value already is what a desired row asks (write forms allowed). */
 function sameValue(want: unknown, have: unknown): boolean {
-  if (want === have) return true;
   if (want === undefined) return true;
-  if (Array.isArray(want)) {
-    if (!Array.isArray(have)) return want.length === 1 && want[0] === have;
-    if (want.length !== have.length) return false;
-    const set = new Set(have);
-    return want.every((x) => set.has(x));
-  }
-  if (want && typeof want === 'object') {
-    if (!have || typeof have !== 'object') return false;
-    const w = want as Record<string, unknown>;
-    const h = have as Record<string, unknown>;
-    const keys = Object.keys(w);
-    return keys.length === Object.keys(h).length && keys.every((k) => w[k] === h[k]);
-  }
+  // a one-element set may be written as its bare element, an empty optional as null
+  if (Array.isArray(want) && !Array.isArray(have)) return want.length === 1 && want[0] === have;
   if (want === null) return have === null || (Array.isArray(have) && have.length === 0);
-  return false;
+  return sameDatum(want, have);
 }
 
 export interface PlannerOptions {
