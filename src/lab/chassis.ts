@@ -1,6 +1,6 @@
 // A simulated Kubernetes node: its own network namespace holding ovsdb-server (Open_vSwitch),
 // ovs-vswitchd on the userspace datapath and ovn-controller, with its underlay address on br-phy.
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { addNetns } from './netns.ts';
 import { type Daemon, livePid, run, startDaemon, terminate, waitFor, waitGone } from './proc.ts';
@@ -183,13 +183,5 @@ export class Chassis {
       timeoutMs,
       100,
     );
-  }
-
-  readLog(daemon: 'ovs-vswitchd' | 'ovn-controller' | 'ovsdb-server'): string {
-    try {
-      return readFileSync(join(this.cfg.dir, `${daemon}.log`), 'utf8');
-    } catch {
-      return '';
-    }
   }
 }

@@ -27,16 +27,6 @@ export async function run(cmd: string, args: string[], opts: RunOptions = {}): P
   return res.stdout;
 }
 
-/** Like run(), but resolves to false instead of throwing. */
-export async function succeeds(cmd: string, args: string[], opts: RunOptions = {}): Promise<boolean> {
-  try {
-    await run(cmd, args, opts);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Alive and not a zombie: on these machines PID 1 reaps reparented daemons late. */
 export function isAlive(pid: number): boolean {
   try {

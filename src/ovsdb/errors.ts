@@ -82,9 +82,6 @@ export class TransactionError extends OvsdbError {
   get isWaitTimeout(): boolean {
     return this.error === 'timed out';
   }
-  get isConstraintViolation(): boolean {
-    return this.error === 'constraint violation';
-  }
 }
 
 function describeOp(op: unknown): string {

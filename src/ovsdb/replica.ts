@@ -189,10 +189,6 @@ export class Replica<T extends TableMap = AnyTables> {
     }
   }
 
-  clear(): void {
-    this.reset({});
-  }
-
   // ---- internals ----------------------------------------------------------------------------------
 
   private state(table: string): TableState {
