@@ -240,8 +240,9 @@ export class Replica<T extends TableMap = AnyTables> {
 
 function keysOf(idx: Index, row: Row): readonly string[] {
   const k = idx.key(row);
-  if (k === undefined) return [];
-  return typeof k === 'string' ? [k] : k;
+  if (typeof k === 'string') return [k];
+  // an optional column without a value (ACL.name) has no key
+  return Array.isArray(k) ? k : [];
 }
 
 function indexAdd(idx: Index, row: Row): void {

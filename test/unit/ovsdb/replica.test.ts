@@ -15,6 +15,11 @@ const schema = parseSchema({
       },
       isRoot: true,
     },
+    // like NB's ACL: an optional name
+    Acl: {
+      columns: { name: { type: { key: 'string', min: 0, max: 1 } } },
+      isRoot: true,
+    },
   },
 });
 const A = 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa';
@@ -29,6 +34,15 @@ function fresh() {
 }
 
 describe('Replica', () => {
+  test('rows without a value in an optional indexed column stay out of the index', () => {
+    const r = new Replica(schema, { Sw: undefined, Acl: undefined });
+    r.apply({ Acl: { [A]: { insert: {} }, [B]: { insert: { name: 'n' } } } });
+    expect(r.byName('Acl', 'n').map((x) => x._uuid)).toEqual([B]);
+    r.apply({ Acl: { [A]: { delete: null }, [B]: { modify: { name: ['set', []] } } } });
+    expect(r.byName('Acl', 'n')).toEqual([]);
+    expect(r.size('Acl')).toBe(1);
+  });
+
   test('absent columns take their defaults', () => {
     const { r } = fresh();
     r.apply({ Sw: { [A]: { insert: { name: 'a' } } } });
