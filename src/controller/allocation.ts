@@ -49,8 +49,9 @@ export function addressAnnotations(a: Allocation, f: FormattedSubnet): Record<st
 /** The entries of `want` that `current` does not already hold (null when nothing changes). */
 export function annotationChanges(
   current: Record<string, string>,
-  want: Record<string, string>,
-): Record<string, string> | null {
-  const changed = Object.entries(want).filter(([k, v]) => current[k] !== v);
+  want: Record<string, string | null>,
+): Record<string, string | null> | null {
+  // null: the annotation must be absent (a merge patch removes it)
+  const changed = Object.entries(want).filter(([k, v]) => (v === null ? k in current : current[k] !== v));
   return changed.length > 0 ? Object.fromEntries(changed) : null;
 }

@@ -17,10 +17,11 @@ import type { Tables } from '../ovsdb/generated/ovn-nb.ts';
 import { OvsdbClient } from '../ovsdb/index.ts';
 import type { Config } from './config.ts';
 import type { Deps, Logger } from './deps.ts';
+import { reconcileIpPool, writePoolStatus } from './ippools.ts';
 import { Ann } from './k8s/annotations.ts';
 import { ResourceCache } from './k8s/informer.ts';
 import { reuseConnections } from './k8s/keepalive.ts';
-import { type IpCr, KUBEOVN_GROUP, KUBEOVN_VERSION, type Subnet } from './k8s/types.ts';
+import { type IpCr, type IpPool, KUBEOVN_GROUP, KUBEOVN_VERSION, type Subnet } from './k8s/types.ts';
 import { isConflict, Kube } from './kube.ts';
 import { reconcileNamespace } from './namespaces.ts';
 import { owners, vpcRows } from './nb/topology.ts';
@@ -29,6 +30,7 @@ import { reconcileNode } from './nodes.ts';
 import { podOwnerKey, reconcilePod } from './pods.ts';
 import { WorkQueue } from './queue.ts';
 import { admitDeleting, reconcileSubnet, writeStatus } from './subnets.ts';
+import { DEFAULT_VPC, reconcileDefaultVpc } from './vpcs.ts';
 
 /** Subnet status is written this long after an address change, so that a burst of pods costs one patch. */
 const STATUS_DELAY_MS = 500;
@@ -70,7 +72,8 @@ export class Controller {
     const custom = kc.makeApiClient(CustomObjectsApi);
     const nb = await NbWriter.create(nbClient);
     // queue hooks are bound once the queues exist; events before that are covered by the full enqueue
-    const hooks: Record<'subnet' | 'pod' | 'node' | 'namespace', (key: string) => void> = {
+    const hooks: Record<'subnet' | 'pod' | 'node' | 'namespace' | 'ippool', (key: string) => void> = {
+      ippool() {},
       subnet() {},
       pod() {},
       node() {},
@@ -94,6 +97,7 @@ export class Controller {
       nb,
       log,
       valid: new Map(),
+      poolSubnet: new Map(),
       subnets: new ResourceCache<Subnet>(kc, crPath('subnets'), listCr<Subnet>('subnets'), (k) =>
         hooks.subnet(k),
       ),
@@ -116,6 +120,9 @@ export class Controller {
         (k) => hooks.namespace(k),
       ),
       ips: new ResourceCache<IpCr>(kc, crPath('ips'), listCr<IpCr>('ips'), () => undefined),
+      ippools: new ResourceCache<IpPool>(kc, crPath('ippools'), listCr<IpPool>('ippools'), (k) =>
+        hooks.ippool(k),
+      ),
     };
     const c = new Controller(deps, nbClient);
 
@@ -129,6 +136,7 @@ export class Controller {
       deps.nodes.start(),
       deps.namespaces.start(),
       deps.ips.start(),
+      deps.ippools.start(),
     ]);
     await c.ensureDefaultSubnets(custom);
 
@@ -144,6 +152,12 @@ export class Controller {
         log.warn({ subnet: s.metadata?.name, err: String(e) }, 'subnet not ready at start; will retry');
       }
     }
+    // pools partition their subnets before any allocation is rebuilt or made
+    for (const p of deps.ippools.list()) {
+      await reconcileIpPool(deps, p.metadata!.name!).catch((e) =>
+        log.warn({ ippool: p.metadata?.name, err: String(e) }, 'ippool not ready at start; will retry'),
+      );
+    }
     await c.restoreAllocations();
 
     const workers = { workers: config.workers, maxAttempts: Number.POSITIVE_INFINITY, maxDelayMs: 30_000 };
@@ -153,14 +167,40 @@ export class Controller {
       onDropped,
       reconcile: (k) => reconcileNamespace(deps, k),
     });
+    const vpcQ = new WorkQueue({
+      ...workers,
+      workers: 1,
+      onDropped,
+      reconcile: () => reconcileDefaultVpc(deps),
+    });
     const subnetQ = new WorkQueue({
       ...workers,
       workers: 1,
       onDropped,
       reconcile: async (k) => {
         const r = await reconcileSubnet(deps, k);
-        // a subnet's namespace bindings may have changed
+        // a subnet's namespace bindings, its pools and its VPC's list of subnets may have changed
         for (const ns of deps.namespaces.list()) namespaceQ.add(ns.metadata!.name!);
+        for (const [pool, subnet] of deps.poolSubnet) if (subnet === k) ippoolQ.add(pool);
+        vpcQ.add(DEFAULT_VPC);
+        return r;
+      },
+    });
+    const ippoolQ = new WorkQueue({
+      ...workers,
+      workers: 1,
+      onDropped,
+      reconcile: async (k) => {
+        const r = await reconcileIpPool(deps, k);
+        for (const ns of deps.namespaces.list()) namespaceQ.add(ns.metadata!.name!);
+        // pods that waited for this pool get their turn
+        const bound = deps.ippools.get(k)?.spec.namespaces ?? [];
+        for (const p of deps.pods.list()) {
+          const a = p.metadata?.annotations ?? {};
+          if (a[Ann.allocated] === 'true') continue;
+          if (a[Ann.ipPool] === k || bound.includes(p.metadata!.namespace!))
+            podQ.add(`${p.metadata!.namespace}/${p.metadata!.name}`);
+        }
         return r;
       },
     });
@@ -177,15 +217,22 @@ export class Controller {
       reconcile: async (name) => {
         const s = deps.subnets.get(name);
         if (s) await writeStatus(deps, s);
+        for (const [pool, subnet] of deps.poolSubnet) {
+          const p = deps.ippools.get(pool);
+          if (subnet === name && p) await writePoolStatus(deps, p);
+        }
       },
     });
-    c.queues.push(subnetQ, podQ, nodeQ, subnetStatusQ, namespaceQ);
+    c.queues.push(subnetQ, ippoolQ, podQ, nodeQ, subnetStatusQ, namespaceQ, vpcQ);
     hooks.namespace = (k) => namespaceQ.add(k);
     hooks.subnet = (k) => subnetQ.add(k);
     hooks.pod = (k) => podQ.add(k);
     hooks.node = (k) => nodeQ.add(k);
+    hooks.ippool = (k) => ippoolQ.add(k);
 
     for (const s of deps.subnets.list()) subnetQ.add(s.metadata!.name!);
+    for (const p of deps.ippools.list()) ippoolQ.add(p.metadata!.name!);
+    vpcQ.add(DEFAULT_VPC);
     for (const n of deps.nodes.list()) nodeQ.add(n.metadata!.name!);
     for (const p of deps.pods.list()) podQ.add(`${p.metadata!.namespace}/${p.metadata!.name}`);
     // owners northbound still has whose objects are gone: releasing them is an ordinary reconcile
@@ -286,7 +333,14 @@ export class Controller {
   async stop(): Promise<void> {
     await Promise.all(this.queues.map((q) => q.shutdown()));
     const d = this.deps;
-    await Promise.all([d.subnets.stop(), d.pods.stop(), d.nodes.stop(), d.namespaces.stop(), d.ips.stop()]);
+    await Promise.all([
+      d.subnets.stop(),
+      d.pods.stop(),
+      d.nodes.stop(),
+      d.namespaces.stop(),
+      d.ips.stop(),
+      d.ippools.stop(),
+    ]);
     this.nbClient.close();
   }
 }

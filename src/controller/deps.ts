@@ -4,7 +4,7 @@ import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Ipam } from '../ipam/index.ts';
 import type { Config } from './config.ts';
 import type { ResourceCache } from './k8s/informer.ts';
-import type { IpCr, Subnet } from './k8s/types.ts';
+import type { IpCr, IpPool, Subnet } from './k8s/types.ts';
 import type { Kube } from './kube.ts';
 import type { NbWriter } from './nb/writer.ts';
 import type { FormattedSubnet } from './subnet-spec.ts';
@@ -27,6 +27,9 @@ export interface Deps {
   nodes: ResourceCache<V1Node>;
   namespaces: ResourceCache<V1Namespace>;
   ips: ResourceCache<IpCr>;
+  ippools: ResourceCache<IpPool>;
   /** Subnets that passed validation and are in IPAM, by name. */
   valid: Map<string, FormattedSubnet>;
+  /** IPPools admitted into IPAM, with the subnet each was set in. */
+  poolSubnet: Map<string, string>;
 }

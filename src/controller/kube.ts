@@ -36,11 +36,36 @@ export class Kube {
     return { group: KUBEOVN_GROUP, version: KUBEOVN_VERSION, plural, name };
   }
 
-  async patchSubnetStatus(name: string, status: Record<string, unknown>): Promise<void> {
+  /** Merge-patches the status of a cluster-scoped kubeovn.io object (subnets, ippools, vpcs). */
+  async patchCrStatus(plural: string, name: string, status: Record<string, unknown>): Promise<void> {
     await this.custom.patchClusterCustomObjectStatus(
-      { ...this.cr('subnets', name), body: { status } },
+      { ...this.cr(plural, name), body: { status } },
       mergePatch,
     );
+  }
+
+  /** A cluster-scoped kubeovn.io object, or undefined when there is none. */
+  async getCr<T>(plural: string, name: string): Promise<T | undefined> {
+    try {
+      return (await this.custom.getClusterCustomObject(this.cr(plural, name))) as T;
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /** Creates a cluster-scoped kubeovn.io object; one that already exists is left as it is. */
+  async createCr(plural: string, body: KubernetesObject): Promise<void> {
+    try {
+      await this.custom.createClusterCustomObject({
+        group: KUBEOVN_GROUP,
+        version: KUBEOVN_VERSION,
+        plural,
+        body,
+      });
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+    }
   }
 
   async patchSubnet(name: string, body: Record<string, unknown>): Promise<void> {

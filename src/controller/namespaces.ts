@@ -1,8 +1,10 @@
 // Namespace reconcile: a namespace carries Kube-OVN's annotations naming the subnets bound to it (through
-// Subnet spec.namespaces), or the default subnet when none is; users and tools read them.
+// Subnet spec.namespaces), or the default subnet when none is, and the IPPools bound to it; users and tools
+// read them.
 
 import { annotationChanges } from './allocation.ts';
 import type { Deps } from './deps.ts';
+import { poolsOfNamespace } from './ippools.ts';
 import { Ann } from './k8s/annotations.ts';
 import type { Outcome } from './subnets.ts';
 
@@ -21,6 +23,7 @@ export async function reconcileNamespace(d: Deps, name: string): Promise<Outcome
     [Ann.logicalSwitch]: bound.map((f) => f.name).join(','),
     [Ann.cidr]: bound.map((f) => f.cidrBlock).join(';'),
     [Ann.excludeIps]: bound.map((f) => f.excludeIps.join(',')).join(';'),
+    [Ann.ipPool]: poolsOfNamespace(d, name).join(',') || null,
   });
   if (changes) await d.kube.patchNamespaceAnnotations(name, changes);
   return undefined;

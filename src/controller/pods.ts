@@ -3,10 +3,12 @@
 // port security, and then Kube-OVN's annotations. A pod that is gone releases all of it. The order makes a
 // crash at any point safe: an allocation is recorded before anything depends on it, and a restart rebuilds
 // IPAM from the records before it hands out anything new.
+import { isIP } from 'node:net';
 import type { V1Pod } from '@kubernetes/client-node';
 import { IpamError } from '../ipam/index.ts';
 import { addressAnnotations, addressesOf, annotationChanges, ipRecord } from './allocation.ts';
 import type { Deps } from './deps.ts';
+import { poolsOfNamespace } from './ippools.ts';
 import { Ann } from './k8s/annotations.ts';
 import { owners, podRows } from './nb/topology.ts';
 import type { Outcome } from './subnets.ts';
@@ -31,19 +33,74 @@ export class PodAddressError extends Error {
   }
 }
 
-/** Kube-OVN's order: the pod's logical_switch annotation, then a subnet bound to its namespace, then the default. */
-export function chooseSubnet(d: Deps, pod: V1Pod): string {
-  const wanted = pod.metadata?.annotations?.[Ann.logicalSwitch];
-  if (wanted) {
-    if (!d.valid.has(wanted))
-      throw new PodAddressError('SubnetNotFound', `subnet ${wanted} does not exist or is not valid`);
-    return wanted;
-  }
+/** Where a pod's addresses come from: a subnet, and within it maybe a pool or a list of wanted addresses. */
+export interface AddressSource {
+  subnet: string;
+  pool?: string;
+  /** From an ip_pool annotation that lists addresses: the first one free is taken (StatefulSets use this). */
+  candidates?: string[];
+}
+
+function validSubnet(d: Deps, name: string): string {
+  if (!d.valid.has(name))
+    throw new PodAddressError('SubnetNotFound', `subnet ${name} does not exist or is not valid`);
+  return name;
+}
+
+/**
+ * Kube-OVN's order: the pod's logical_switch annotation; then its ip_pool annotation (an IPPool's name gives
+ * the pool's subnet; a list of addresses is tried in order); then an IPPool or a Subnet bound to its
+ * namespace; then the default subnet.
+ */
+export function chooseAddressSource(d: Deps, pod: V1Pod): AddressSource {
+  const ann = pod.metadata?.annotations ?? {};
   const ns = pod.metadata?.namespace ?? '';
-  for (const name of [...d.valid.keys()].sort()) {
-    if (d.subnets.get(name)?.spec.namespaces?.includes(ns)) return name;
+  const wanted = ann[Ann.logicalSwitch];
+  const poolAnn = ann[Ann.ipPool]?.trim();
+  if (poolAnn && !/[,;]/.test(poolAnn) && isIP(poolAnn) === 0) {
+    if (!d.ippools.get(poolAnn))
+      throw new PodAddressError('IPPoolNotFound', `ippool ${poolAnn} does not exist`);
+    const subnet = d.poolSubnet.get(poolAnn);
+    if (!subnet) throw new PodAddressError('IPPoolNotReady', `ippool ${poolAnn} is not ready`);
+    if (wanted && wanted !== subnet)
+      throw new PodAddressError(
+        'IPPoolSubnetMismatch',
+        `ippool ${poolAnn} is in subnet ${subnet}, not ${wanted}`,
+      );
+    return { subnet: validSubnet(d, subnet), pool: poolAnn };
   }
-  return d.config.defaultSubnet.name;
+  const candidates = poolAnn
+    ? poolAnn
+        .split(/[,;]/)
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : undefined;
+  if (wanted) return { subnet: validSubnet(d, wanted), candidates };
+  if (!candidates) {
+    const pool = poolsOfNamespace(d, ns)[0];
+    if (pool) return { subnet: validSubnet(d, d.poolSubnet.get(pool)!), pool };
+  }
+  for (const name of [...d.valid.keys()].sort()) {
+    if (d.subnets.get(name)?.spec.namespaces?.includes(ns)) return { subnet: name, candidates };
+  }
+  return { subnet: d.config.defaultSubnet.name, candidates };
+}
+
+/** Allocates from the source; with candidates, the first address that is free (or already the owner's). */
+function allocateFrom(d: Deps, src: AddressSource, owner: string, mac: string | undefined) {
+  if (!src.candidates) return d.ipam.allocate({ subnet: src.subnet, owner, mac, pool: src.pool });
+  const held = d.ipam.get(src.subnet, owner);
+  if (held) return held;
+  let last: unknown;
+  for (const ip of src.candidates) {
+    try {
+      return d.ipam.allocate({ subnet: src.subnet, owner, ips: ip, mac });
+    } catch (e) {
+      if (!(e instanceof IpamError)) throw e;
+      last = e;
+    }
+  }
+  throw last ?? new PodAddressError('IPPoolEmpty', 'the ip_pool annotation lists no address');
 }
 
 /**
@@ -67,16 +124,14 @@ export async function reconcilePod(
   let subnet: string;
   let alloc: ReturnType<Deps['ipam']['allocate']>;
   try {
-    subnet = chooseSubnet(d, pod);
-    if (!d.valid.has(subnet)) return { requeueAfterMs: 1_000 }; // the default subnet is not reconciled yet
+    if (!d.valid.has(d.config.defaultSubnet.name)) return { requeueAfterMs: 1_000 }; // not reconciled yet
+    const src = chooseAddressSource(d, pod);
+    subnet = src.subnet;
     const held = d.ipam.get(subnet, owner);
-    alloc = d.ipam.allocate({
-      subnet,
-      owner,
-      ips: ann[Ann.ipAddress] || undefined,
-      mac: ann[Ann.macAddress] || undefined,
-      pool: ann[Ann.ipPool] || undefined,
-    });
+    const mac = ann[Ann.macAddress] || undefined;
+    alloc = ann[Ann.ipAddress]
+      ? d.ipam.allocate({ subnet, owner, ips: ann[Ann.ipAddress], mac, pool: src.pool })
+      : allocateFrom(d, src, owner, mac);
     if (!held) touched(subnet);
   } catch (e) {
     if (!(e instanceof IpamError) && !(e instanceof PodAddressError)) throw e;

@@ -2,44 +2,22 @@
 // a status with conditions and address counters; an invalid one gets Validated=False and an Event, and
 // nothing of it reaches northbound. A finalizer keeps a subnet whose addresses are still held.
 import type { Deps } from './deps.ts';
+import { condition, patchStatusIfChanged } from './k8s/status.ts';
 import type { Condition, Subnet } from './k8s/types.ts';
-import { owners, subnetRows } from './nb/topology.ts';
+import { defaultRouteRows, owners, subnetRows } from './nb/topology.ts';
 import { type FormattedSubnet, formatSubnet, overlapping, SubnetInvalid } from './subnet-spec.ts';
 
 export type Outcome = { requeueAfterMs: number } | undefined;
 
-function condition(type: string, ok: boolean, reason: string, message = ''): Condition {
-  return { type, status: ok ? 'True' : 'False', reason, message };
-}
-
-/**
- * Patches the status only when something in it changes. A patch is itself an update event, so writing
- * unchanged status (or a fresh timestamp) would make every subnet reconcile itself forever. Conditions keep
- * their timestamps unless their status, reason or message changes.
- */
-async function patchStatusIfChanged(
+async function patchSubnetStatus(
   d: Deps,
   s: Subnet,
   fields: Record<string, unknown>,
   conditions: Condition[],
 ) {
-  const current = s.status ?? {};
-  const now = new Date().toISOString();
-  const old = current.conditions ?? [];
-  const merged = conditions.map((c) => {
-    const prev = old.find((o) => o.type === c.type);
-    const same =
-      prev &&
-      prev.status === c.status &&
-      prev.reason === c.reason &&
-      (prev.message ?? '') === (c.message ?? '');
-    return same ? prev : { ...c, lastTransitionTime: now, lastUpdateTime: now };
-  });
-  const changed =
-    Object.entries(fields).some(([k, v]) => current[k] !== v) ||
-    merged.length !== old.length ||
-    merged.some((c, i) => c !== old[i]);
-  if (changed) await d.kube.patchSubnetStatus(s.metadata!.name!, { ...fields, conditions: merged });
+  await patchStatusIfChanged(s.status, fields, conditions, (status) =>
+    d.kube.patchCrStatus('subnets', s.metadata!.name!, status),
+  );
 }
 
 /** The router a subnet's switch hangs off: the default VPC's, or the custom VPC's of the same name. */
@@ -63,7 +41,7 @@ export async function reconcileSubnet(d: Deps, name: string): Promise<Outcome> {
   } catch (e) {
     if (!(e instanceof SubnetInvalid)) throw e;
     const before = s.status?.conditions?.find((c) => c.type === 'Validated');
-    await patchStatusIfChanged(d, s, {}, [
+    await patchSubnetStatus(d, s, {}, [
       condition('Validated', false, e.reason, e.message),
       condition('Ready', false, e.reason, e.message),
     ]);
@@ -77,18 +55,28 @@ export async function reconcileSubnet(d: Deps, name: string): Promise<Outcome> {
   await d.kube.setFinalizer(s, true);
   admit(d, s, f);
   const router = routerOf(d, f);
-  const r = await d.nb.apply([
-    {
-      owner: owners.subnet(name),
-      desired: subnetRows({
-        name,
-        router,
-        gatewayCidrs: f.gatewayCidrs,
-        // in the default VPC, pod-bound traffic is routed normally and never caught by node reroutes
-        cidrs: f.vpc === 'ovn-cluster' ? f.cidrBlock.split(',') : [],
-      }),
-    },
-  ]);
+  const inDefaultVpc = f.vpc === 'ovn-cluster';
+  const isJoin = name === d.config.joinSubnet.name;
+  // a private subnet's ACLs let the nodes in: they need the join subnet's CIDR
+  if (s.spec.private && !isJoin && !d.valid.has(d.config.joinSubnet.name)) return { requeueAfterMs: 500 };
+  const desired = subnetRows({
+    name,
+    router,
+    gatewayCidrs: f.gatewayCidrs,
+    // in the default VPC, pod-bound traffic is routed normally and never caught by node reroutes
+    cidrs: inDefaultVpc ? f.cidrBlock.split(',') : [],
+    private:
+      s.spec.private && !isJoin
+        ? {
+            cidrs: f.cidrBlock.split(','),
+            allowSubnets: s.spec.allowSubnets ?? [],
+            joinCidrs: d.valid.get(d.config.joinSubnet.name)?.cidrBlock.split(',') ?? [],
+          }
+        : undefined,
+  });
+  // the default VPC sends what no other route takes to the join gateway, as Kube-OVN does
+  if (isJoin && inDefaultVpc) desired.push(...defaultRouteRows(router, f.gateway.split(',')));
+  const r = await d.nb.apply([{ owner: owners.subnet(name), desired }]);
   if (r.failed.length > 0) throw r.failed[0]!.error; // e.g. the VPC's router is not there yet: retry
 
   // write back the formatted spec, as Kube-OVN does, only when it differs (no generation churn)
@@ -146,7 +134,7 @@ export function admitDeleting(d: Deps, s: Subnet): void {
 export async function writeStatus(d: Deps, s: Subnet): Promise<void> {
   const name = s.metadata!.name!;
   if (!d.valid.has(name)) return;
-  await patchStatusIfChanged(d, s, { ...d.ipam.status(name) }, [
+  await patchSubnetStatus(d, s, { ...d.ipam.status(name) }, [
     condition('Validated', true, 'ValidatedSuccessfully'),
     condition('Ready', true, 'Init'),
   ]);

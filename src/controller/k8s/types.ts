@@ -23,6 +23,7 @@ export interface Subnet extends KubernetesObject {
     namespaces?: string[];
     default?: boolean;
     private?: boolean;
+    allowSubnets?: string[];
     mtu?: number;
     provider?: string;
   };
@@ -45,4 +46,21 @@ export interface IpCr extends KubernetesObject {
     containerID?: string;
     podType?: string;
   };
+}
+
+export interface IpPool extends KubernetesObject {
+  spec: {
+    subnet: string;
+    ips: string[];
+    namespaces?: string[];
+  };
+  status?: Record<string, unknown> & { conditions?: Condition[] };
+}
+
+export interface Vpc extends KubernetesObject {
+  spec: {
+    defaultSubnet?: string;
+    namespaces?: string[];
+  };
+  status?: Record<string, unknown> & { conditions?: Condition[] };
 }

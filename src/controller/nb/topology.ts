@@ -43,6 +43,19 @@ export function vpcRows(vpc: VpcState): DesiredRow[] {
   ];
 }
 
+/** Default routes (0.0.0.0/0, ::/0) of a router to the given next hops: Kube-OVN's default VPC uses the join gateway. */
+export function defaultRouteRows(router: string, nextHops: readonly string[]): DesiredRow[] {
+  return nextHops.map((hop) => {
+    const v6 = hop.includes(':');
+    return {
+      table: 'Logical_Router_Static_Route',
+      id: `route/${router}/default/${v6 ? 'v6' : 'v4'}`,
+      columns: { ip_prefix: v6 ? '::/0' : '0.0.0.0/0', nexthop: hop, policy: 'dst-ip', external_ids: {} },
+      parent: { table: 'Logical_Router', id: ids.router(router), column: 'static_routes' },
+    };
+  });
+}
+
 export interface SubnetState {
   name: string;
   /** The router of the subnet's VPC. */
@@ -51,6 +64,8 @@ export interface SubnetState {
   gatewayCidrs: string[];
   /** The subnet's CIDRs ("10.16.0.0/16", ...): traffic to them is routed, never rerouted (policy 31000). */
   cidrs?: string[];
+  /** A private subnet only takes traffic from itself, its allowSubnets and the nodes (the join CIDRs). */
+  private?: { cidrs: string[]; allowSubnets: string[]; joinCidrs: string[] };
 }
 
 const ipMatchField = (cidrOrIp: string) => (cidrOrIp.includes(':') ? 'ip6.dst' : 'ip4.dst');
@@ -96,7 +111,44 @@ export function subnetRows(s: SubnetState): DesiredRow[] {
       parent: { table: 'Logical_Switch', id: ids.switch(s.name), column: 'ports' },
     },
     ...(s.cidrs ?? []).map((c) => allowToSubnet(s.router, s.name, c)),
+    ...(s.private ? privateAcls(s.name, s.private) : []),
   ];
+}
+
+const ipSrcField = (cidr: string) => (cidr.includes(':') ? 'ip6.src' : 'ip4.src');
+
+/**
+ * Kube-OVN's ACLs for a private subnet, on its switch, towards its ports: drop IP traffic into the subnet
+ * (1000) unless it comes from the subnet itself or an allowed subnet (1001) or from the nodes (3000).
+ * allow-related lets the replies of the subnet's own connections back in.
+ */
+function privateAcls(
+  subnet: string,
+  p: { cidrs: string[]; allowSubnets: string[]; joinCidrs: string[] },
+): DesiredRow[] {
+  const rows: DesiredRow[] = [];
+  const acl = (id: string, priority: number, match: string, action: string): DesiredRow => ({
+    table: 'ACL',
+    id: `acl/subnet/${subnet}/${id}`,
+    columns: { direction: 'to-lport', priority, match, action, external_ids: { subnet } },
+    parent: { table: 'Logical_Switch', id: ids.switch(subnet), column: 'acls' },
+  });
+  for (const cidr of p.cidrs) {
+    const v6 = cidr.includes(':');
+    const family = v6 ? 'v6' : 'v4';
+    const dst = `${ipMatchField(cidr)} == ${cidr}`;
+    rows.push(acl(`drop/${family}`, 1000, dst, 'drop'));
+    const sameFamily = (c: string) => c.includes(':') === v6;
+    const allowed = [cidr, ...p.allowSubnets.filter(sameFamily)];
+    const from = allowed.map((c) => `${ipSrcField(c)} == ${c}`).join(' || ');
+    rows.push(acl(`allow/${family}`, 1001, `(${from}) && ${dst}`, 'allow-related'));
+    const join = p.joinCidrs.filter(sameFamily);
+    if (join.length > 0) {
+      const nodes = join.map((c) => `${ipSrcField(c)} == ${c}`).join(' || ');
+      rows.push(acl(`nodes/${family}`, 3000, `(${nodes}) && ${dst}`, 'allow-related'));
+    }
+  }
+  return rows;
 }
 
 export interface PortState {

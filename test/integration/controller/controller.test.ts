@@ -1,69 +1,17 @@
 // The controller end to end: the embedded API server, real NB/SB ovsdb-servers and a real ovn-northd.
 // After each scenario the northbound state read back with ovn-nbctl is what the objects ask for, and
 // northd has bound the ports (Port_Binding rows in southbound).
-import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { type ApiServer, startApiServer } from '../../../src/apiserver/server.ts';
-import { DEFAULTS } from '../../../src/controller/config.ts';
-import { Controller } from '../../../src/controller/controller.ts';
+import { describe, expect, test } from 'vitest';
 import { Ann } from '../../../src/controller/k8s/annotations.ts';
-import { run } from '../../../src/lab/proc.ts';
-import { eventually, useLab } from '../helpers.ts';
+import { eventually } from '../helpers.ts';
+import { crd, pod, useControllerStack } from './harness.ts';
 
-const ctx = useLab({ northd: true });
-let api: ApiServer;
-let kc: KubeConfig;
-let core: CoreV1Api;
-let custom: CustomObjectsApi;
-let controller: Controller;
-
-const crds = join(import.meta.dirname, '../../../deploy/crds');
-const sub = { group: 'kubeovn.io', version: 'v1', plural: 'subnets' };
-const ipcr = { group: 'kubeovn.io', version: 'v1', plural: 'ips' };
-
-async function startController(): Promise<Controller> {
-  return Controller.start({ kc, config: { ...DEFAULTS, nbRemotes: ctx.lab.central.nb.unixRemotes } });
-}
-
-beforeAll(async () => {
-  api = await startApiServer({ port: 0, manifests: [crds] });
-  kc = new KubeConfig();
-  kc.loadFromString(api.kubeconfig);
-  core = kc.makeApiClient(CoreV1Api);
-  custom = kc.makeApiClient(CustomObjectsApi);
-  await core.createNamespace({ body: { metadata: { name: 'ns1' } } });
-  controller = await startController();
-});
-afterAll(async () => {
-  await controller?.stop();
-  await api?.close();
-});
-
-const nbctl = (...a: string[]) => ctx.lab.nbctl(...a);
-const sbctl = (...a: string[]) => run('ovn-sbctl', a, { env: ctx.lab.env });
-const getPod = (name: string, namespace = 'default') => core.readNamespacedPod({ name, namespace });
-const getSubnet = (name: string) =>
-  custom.getClusterCustomObject({ ...sub, name }) as Promise<{
-    status?: Record<string, unknown>;
-    spec: Record<string, unknown>;
-  }>;
-
-function pod(name: string, annotations: Record<string, string> = {}, namespace = 'default'): V1Pod {
-  return {
-    metadata: { name, namespace, annotations },
-    spec: { nodeName: 'node1', containers: [{ name: 'c', image: 'pause' }] },
-  };
-}
-
-async function annotated(name: string, namespace = 'default') {
-  let p: V1Pod | undefined;
-  await eventually(async () => {
-    p = await getPod(name, namespace);
-    expect(p.metadata?.annotations?.[Ann.routed]).toBe('true');
-  });
-  return p!.metadata!.annotations!;
-}
+const s = useControllerStack(['ns1']);
+const { nbctl, sbctl, annotated } = s;
+const sub = crd('subnets');
+const ipcr = crd('ips');
+const getPod = (name: string, namespace = 'default') => s.core.readNamespacedPod({ name, namespace });
+const getSubnet = (name: string) => s.getCr('subnets', name);
 
 describe('controller', () => {
   test('default topology: router ovn-cluster, switches join and ovn-default with router port pairs', async () => {
@@ -109,7 +57,7 @@ describe('controller', () => {
   });
 
   test('a pod gets an address, annotations, an IP CR and a port with port security; northd binds it', async () => {
-    await core.createNamespacedPod({ namespace: 'default', body: pod('web') });
+    await s.core.createNamespacedPod({ namespace: 'default', body: pod('web') });
     const a = await annotated('web');
     expect(a[Ann.logicalSwitch]).toBe('ovn-default');
     expect(a[Ann.cidr]).toBe('10.16.0.0/16');
@@ -119,7 +67,7 @@ describe('controller', () => {
     const addr = `${a[Ann.macAddress]} 10.16.0.2`;
     expect(await nbctl('lsp-get-addresses', 'web.default')).toBe(addr);
     expect(await nbctl('lsp-get-port-security', 'web.default')).toBe(addr);
-    const ip = (await custom.getClusterCustomObject({ ...ipcr, name: 'web.default' })) as {
+    const ip = (await s.custom.getClusterCustomObject({ ...ipcr, name: 'web.default' })) as {
       spec: Record<string, string>;
     };
     expect(ip.spec).toMatchObject({
@@ -139,7 +87,7 @@ describe('controller', () => {
   });
 
   test('static IP and MAC from annotations; port security can be turned off', async () => {
-    await core.createNamespacedPod({
+    await s.core.createNamespacedPod({
       namespace: 'default',
       body: pod('vm', {
         [Ann.ipAddress]: '10.16.0.50',
@@ -155,26 +103,26 @@ describe('controller', () => {
   });
 
   test('bad requests: the pod gets no address and an Event says why; others are still served', async () => {
-    await core.createNamespacedPod({
+    await s.core.createNamespacedPod({
       namespace: 'default',
       body: pod('taken', { [Ann.ipAddress]: '10.16.0.50' }),
     });
-    await core.createNamespacedPod({
+    await s.core.createNamespacedPod({
       namespace: 'default',
       body: pod('outside', { [Ann.ipAddress]: '192.168.9.9' }),
     });
-    await core.createNamespacedPod({
+    await s.core.createNamespacedPod({
       namespace: 'default',
       body: pod('badmac', { [Ann.macAddress]: 'zz:00' }),
     });
-    await core.createNamespacedPod({
+    await s.core.createNamespacedPod({
       namespace: 'default',
       body: pod('nosubnet', { [Ann.logicalSwitch]: 'nope' }),
     });
-    await core.createNamespacedPod({ namespace: 'default', body: pod('fine') });
+    await s.core.createNamespacedPod({ namespace: 'default', body: pod('fine') });
     await annotated('fine');
     await eventually(async () => {
-      const events = (await core.listNamespacedEvent({ namespace: 'default' })).items.filter(
+      const events = (await s.core.listNamespacedEvent({ namespace: 'default' })).items.filter(
         (e) => e.reason === 'AcquireAddressFailed',
       );
       const byPod = Object.fromEntries(events.map((e) => [e.involvedObject.name, e.message]));
@@ -190,7 +138,7 @@ describe('controller', () => {
   });
 
   test('a custom Subnet bound to a namespace; an invalid or overlapping one is refused with a condition', async () => {
-    await custom.createClusterCustomObject({
+    await s.custom.createClusterCustomObject({
       ...sub,
       body: {
         apiVersion: 'kubeovn.io/v1',
@@ -199,7 +147,7 @@ describe('controller', () => {
         spec: { cidrBlock: '10.66.0.5/24', namespaces: ['ns1'] },
       },
     });
-    await custom.createClusterCustomObject({
+    await s.custom.createClusterCustomObject({
       ...sub,
       body: {
         apiVersion: 'kubeovn.io/v1',
@@ -208,7 +156,7 @@ describe('controller', () => {
         spec: { cidrBlock: '10.66.0.128/25' },
       },
     });
-    await custom.createClusterCustomObject({
+    await s.custom.createClusterCustomObject({
       ...sub,
       body: {
         apiVersion: 'kubeovn.io/v1',
@@ -235,36 +183,36 @@ describe('controller', () => {
     });
     expect(await nbctl('--if-exists', 'get', 'Logical_Switch', 'clash', 'name').catch(() => '')).toBe('');
     expect((await nbctl('ls-list')).includes('badgw')).toBe(false);
-    await core.createNamespacedPod({ namespace: 'ns1', body: pod('in-blue', {}, 'ns1') });
+    await s.core.createNamespacedPod({ namespace: 'ns1', body: pod('in-blue', {}, 'ns1') });
     const a = await annotated('in-blue', 'ns1');
     expect(a[Ann.logicalSwitch]).toBe('blue');
     expect(a[Ann.ipAddress]).toBe('10.66.0.2');
     expect(await nbctl('lsp-get-ls', 'in-blue.ns1')).toMatch(/\(blue\)/);
     // the namespaces carry the subnets bound to them (the default subnet when none is)
     await eventually(async () => {
-      const ns1 = (await core.readNamespace({ name: 'ns1' })).metadata?.annotations ?? {};
+      const ns1 = (await s.core.readNamespace({ name: 'ns1' })).metadata?.annotations ?? {};
       expect([ns1[Ann.logicalSwitch], ns1[Ann.cidr], ns1[Ann.excludeIps]]).toEqual([
         'blue',
         '10.66.0.0/24',
         '10.66.0.1',
       ]);
-      const def = (await core.readNamespace({ name: 'default' })).metadata?.annotations ?? {};
+      const def = (await s.core.readNamespace({ name: 'default' })).metadata?.annotations ?? {};
       expect([def[Ann.logicalSwitch], def[Ann.cidr]]).toEqual(['ovn-default', '10.16.0.0/16']);
     });
   });
 
   test('nodes get a join address, a node-<node> port and annotations', async () => {
-    await core.createNode({ body: { metadata: { name: 'node1' } } });
+    await s.core.createNode({ body: { metadata: { name: 'node1' } } });
     await eventually(async () => {
-      const n = await core.readNode({ name: 'node1' });
+      const n = await s.core.readNode({ name: 'node1' });
       expect(n.metadata?.annotations?.[Ann.logicalSwitch]).toBe('join');
     });
-    const a = (await core.readNode({ name: 'node1' })).metadata!.annotations!;
+    const a = (await s.core.readNode({ name: 'node1' })).metadata!.annotations!;
     expect(a[Ann.ipAddress]).toBe('100.64.0.2');
     expect(a[Ann.portName]).toBe('node-node1');
     expect(await nbctl('lsp-get-addresses', 'node-node1')).toBe(`${a[Ann.macAddress]} 100.64.0.2`);
     // once the node reports its address, pods reach it through its join address (policy 30000)
-    await core.replaceNodeStatus({
+    await s.core.replaceNodeStatus({
       name: 'node1',
       body: {
         metadata: { name: 'node1' },
@@ -279,24 +227,26 @@ describe('controller', () => {
   });
 
   test('deleting a pod releases its port, IP CR and address', async () => {
-    await core.deleteNamespacedPod({ namespace: 'default', name: 'web' });
+    await s.core.deleteNamespacedPod({ namespace: 'default', name: 'web' });
     await eventually(async () =>
       expect(await nbctl('--if-exists', 'get', 'Logical_Switch_Port', 'web.default', 'name')).toBe(''),
     );
     await eventually(async () => {
-      const ips = (await custom.listClusterCustomObject(ipcr)) as { items: { metadata: { name: string } }[] };
+      const ips = (await s.custom.listClusterCustomObject(ipcr)) as {
+        items: { metadata: { name: string } }[];
+      };
       expect(ips.items.map((i) => i.metadata.name)).not.toContain('web.default');
     });
-    expect(controller.deps.ipam.ownerOfIp('ovn-default', '10.16.0.2')).toBeUndefined();
+    expect(s.controller.deps.ipam.ownerOfIp('ovn-default', '10.16.0.2')).toBeUndefined();
   });
 
   test('a restart rebuilds everything from its records: same addresses, and changes made while down are applied', async () => {
     const before = await annotated('fine');
-    await controller.stop();
-    // while the controller is down: a pod goes, another comes
-    await core.deleteNamespacedPod({ namespace: 'default', name: 'vm' });
-    await core.createNamespacedPod({ namespace: 'default', body: pod('late') });
-    controller = await startController();
+    await s.restart(async () => {
+      // while the controller is down: a pod goes, another comes
+      await s.core.deleteNamespacedPod({ namespace: 'default', name: 'vm' });
+      await s.core.createNamespacedPod({ namespace: 'default', body: pod('late') });
+    });
     const late = await annotated('late');
     expect(late[Ann.ipAddress]).not.toBe(before[Ann.ipAddress]);
     expect((await annotated('fine'))[Ann.ipAddress]).toBe(before[Ann.ipAddress]);
@@ -311,8 +261,8 @@ describe('controller', () => {
     expect(new Set(addrs).size).toBe(addrs.length);
   });
   test('a Subnet with live pods is kept by its finalizer, across a restart, until its pods are gone', async () => {
-    await core.createNamespace({ body: { metadata: { name: 'ns2' } } });
-    await custom.createClusterCustomObject({
+    await s.core.createNamespace({ body: { metadata: { name: 'ns2' } } });
+    await s.custom.createClusterCustomObject({
       ...sub,
       body: {
         apiVersion: 'kubeovn.io/v1',
@@ -322,17 +272,15 @@ describe('controller', () => {
       },
     });
     await eventually(async () => expect((await getSubnet('green')).spec.gateway).toBe('10.88.0.1'));
-    await core.createNamespacedPod({ namespace: 'ns2', body: pod('g1', {}, 'ns2') });
+    await s.core.createNamespacedPod({ namespace: 'ns2', body: pod('g1', {}, 'ns2') });
     const before = await annotated('g1', 'ns2');
-    await custom.deleteClusterCustomObject({ ...sub, name: 'green' });
-    await controller.stop();
-    controller = await startController();
-    await controller.idle();
+    await s.custom.deleteClusterCustomObject({ ...sub, name: 'green' });
+    await (await s.restart()).idle();
     // still there: a pod holds an address in it; and the pod kept its address through the restart
     expect((await getSubnet('green')).spec.cidrBlock).toBe('10.88.0.0/24');
     expect(await nbctl('--bare', '--columns=name', 'find', 'Logical_Switch', 'name=green')).toBe('green');
-    expect(controller.deps.ipam.ownerOfIp('green', before[Ann.ipAddress]!)).toBe('g1.ns2');
-    await core.deleteNamespacedPod({ namespace: 'ns2', name: 'g1' });
+    expect(s.controller.deps.ipam.ownerOfIp('green', before[Ann.ipAddress]!)).toBe('g1.ns2');
+    await s.core.deleteNamespacedPod({ namespace: 'ns2', name: 'g1' });
     await eventually(async () => expect(await getSubnet('green').catch(() => 'gone')).toBe('gone'), 15_000);
     expect(await nbctl('--bare', '--columns=name', 'find', 'Logical_Switch', 'name=green')).toBe('');
   });

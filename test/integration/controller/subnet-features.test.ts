@@ -1,0 +1,141 @@
+// Subnet features beyond addresses, end to end against real NB/SB and ovn-northd: private subnets as ACLs,
+// IPPools (named, namespace-bound, and address lists in the ip_pool annotation), the default Vpc object and
+// the default VPC's default route.
+import { describe, expect, test } from 'vitest';
+import { Ann } from '../../../src/controller/k8s/annotations.ts';
+import { eventually } from '../helpers.ts';
+import { pod, useControllerStack } from './harness.ts';
+
+const s = useControllerStack(['pooled', 'sts']);
+const { nbctl, annotated } = s;
+
+/** acl-list lines without their UUID-free formatting noise, e.g. "to-lport 1000 (ip4.dst == ...) drop". */
+async function acls(sw: string): Promise<string[]> {
+  return (await nbctl('acl-list', sw))
+    .split('\n')
+    .map((l) => l.trim().replace(/\s+/g, ' '))
+    .filter(Boolean)
+    .sort();
+}
+
+describe('subnet features', () => {
+  test('the default VPC: a Vpc object with its status, and a default route via the join gateway', async () => {
+    await eventually(async () => {
+      const vpc = await s.getCr('vpcs', 'ovn-cluster');
+      expect(vpc.status).toMatchObject({
+        default: true,
+        router: 'ovn-cluster',
+        defaultLogicalSwitch: 'ovn-default',
+        subnets: ['join', 'ovn-default'],
+      });
+    });
+    await eventually(async () =>
+      expect(await nbctl('lr-route-list', 'ovn-cluster')).toMatch(/0\.0\.0\.0\/0\s+100\.64\.0\.1 dst-ip/),
+    );
+  });
+
+  test('a private subnet drops traffic from other subnets except allowSubnets and the nodes', async () => {
+    await s.createCr('subnets', 'Subnet', 'secret', {
+      cidrBlock: '10.70.0.0/24',
+      private: true,
+      allowSubnets: ['10.71.0.0/24'],
+    });
+    await eventually(async () =>
+      expect(await acls('secret')).toEqual([
+        'to-lport 1000 (ip4.dst == 10.70.0.0/24) drop',
+        'to-lport 1001 ((ip4.src == 10.70.0.0/24 || ip4.src == 10.71.0.0/24) && ip4.dst == 10.70.0.0/24) allow-related',
+        'to-lport 3000 ((ip4.src == 100.64.0.0/16) && ip4.dst == 10.70.0.0/24) allow-related',
+      ]),
+    );
+    // northd compiled them into logical flows of the switch's ACL stage
+    await eventually(async () =>
+      expect(
+        await s.sbctl('--bare', '--columns=match', 'find', 'Logical_Flow', 'table_id=4', 'pipeline=egress'),
+      ).toMatch(/ip4\.dst == 10\.70\.0\.0\/24/),
+    );
+    // no longer private: the ACLs go; allowSubnets changes follow
+    await s.patchCr('subnets', 'secret', { spec: { private: false } });
+    await eventually(async () => expect(await acls('secret')).toEqual([]));
+  });
+
+  test('an IPPool: pods naming it get its addresses; its status counts them; a bad one gets a condition', async () => {
+    await s.createCr('ippools', 'IPPool', 'blue-pool', {
+      subnet: 'ovn-default',
+      ips: ['10.16.200.10..10.16.200.11'],
+    });
+    await eventually(async () =>
+      expect((await s.getCr('ippools', 'blue-pool')).status).toMatchObject({
+        v4AvailableIPs: 2,
+        v4UsingIPs: 0,
+      }),
+    );
+    await s.core.createNamespacedPod({
+      namespace: 'default',
+      body: pod('p1', { [Ann.ipPool]: 'blue-pool' }),
+    });
+    await s.core.createNamespacedPod({
+      namespace: 'default',
+      body: pod('p2', { [Ann.ipPool]: 'blue-pool' }),
+    });
+    const got = [(await annotated('p1'))[Ann.ipAddress], (await annotated('p2'))[Ann.ipAddress]].sort();
+    expect(got).toEqual(['10.16.200.10', '10.16.200.11']);
+    await eventually(async () =>
+      expect((await s.getCr('ippools', 'blue-pool')).status).toMatchObject({
+        v4AvailableIPs: 0,
+        v4UsingIPs: 2,
+      }),
+    );
+    // exhausted: the third pod gets an Event, not an address from outside the pool
+    await s.core.createNamespacedPod({
+      namespace: 'default',
+      body: pod('p3', { [Ann.ipPool]: 'blue-pool' }),
+    });
+    await eventually(async () => {
+      const events = (await s.core.listNamespacedEvent({ namespace: 'default' })).items;
+      expect(events.find((e) => e.involvedObject.name === 'p3')?.message).toMatch(/POOL_EXHAUSTED/);
+    });
+    // a pool outside its subnet is refused with a condition
+    await s.createCr('ippools', 'IPPool', 'bad-pool', { subnet: 'ovn-default', ips: ['192.168.1.1'] });
+    await eventually(async () => {
+      const conds = (await s.getCr('ippools', 'bad-pool')).status?.conditions as { status: string }[];
+      expect(conds?.[0]?.status).toBe('False');
+    });
+    // unknown pool named by a pod: an Event; creating the pool later serves the pod
+    await s.core.createNamespacedPod({
+      namespace: 'default',
+      body: pod('p4', { [Ann.ipPool]: 'late-pool' }),
+    });
+    await eventually(async () => {
+      const events = (await s.core.listNamespacedEvent({ namespace: 'default' })).items;
+      expect(events.find((e) => e.involvedObject.name === 'p4')?.message).toMatch(/late-pool/);
+    });
+    await s.createCr('ippools', 'IPPool', 'late-pool', { subnet: 'ovn-default', ips: ['10.16.201.0/30'] });
+    expect((await annotated('p4'))[Ann.ipAddress]).toMatch(/^10\.16\.201\.[0-3]$/);
+  });
+
+  test('an IPPool bound to a namespace: its pods get the pool addresses, the namespace is annotated', async () => {
+    await s.createCr('ippools', 'IPPool', 'ns-pool', {
+      subnet: 'ovn-default',
+      ips: ['10.16.202.5'],
+      namespaces: ['pooled'],
+    });
+    await eventually(async () => {
+      const ns = await s.core.readNamespace({ name: 'pooled' });
+      expect(ns.metadata?.annotations?.[Ann.ipPool]).toBe('ns-pool');
+    });
+    await s.core.createNamespacedPod({ namespace: 'pooled', body: pod('q1', {}, 'pooled') });
+    expect((await annotated('q1', 'pooled'))[Ann.ipAddress]).toBe('10.16.202.5');
+  });
+
+  test('an ip_pool annotation listing addresses: each pod takes the first one free (StatefulSet style)', async () => {
+    const list = '10.16.210.5,10.16.210.6';
+    await s.core.createNamespacedPod({ namespace: 'sts', body: pod('web-0', { [Ann.ipPool]: list }, 'sts') });
+    expect((await annotated('web-0', 'sts'))[Ann.ipAddress]).toBe('10.16.210.5');
+    await s.core.createNamespacedPod({ namespace: 'sts', body: pod('web-1', { [Ann.ipPool]: list }, 'sts') });
+    expect((await annotated('web-1', 'sts'))[Ann.ipAddress]).toBe('10.16.210.6');
+    // a restart changes nothing
+    await (await s.restart()).idle();
+    expect((await annotated('web-0', 'sts'))[Ann.ipAddress]).toBe('10.16.210.5');
+    expect(s.controller.deps.ipam.ownerOfIp('ovn-default', '10.16.210.6')).toBe('web-1.sts');
+  });
+});
