@@ -25,11 +25,21 @@ export interface OwnerState {
 }
 
 export interface ApplyResult {
-  /** Operations sent (0 when northbound already matched). */
+  /** Operations in the transaction sent (0 when northbound already matched; shared by a group commit). */
   ops: number;
   /** Owners that could not be planned (e.g. a parent row not there yet), with why; retry them later. */
   failed: { owner: string; error: PlanError }[];
 }
+
+interface PendingApply {
+  states: readonly OwnerState[];
+  comment?: string;
+  resolve: (r: ApplyResult) => void;
+  reject: (e: unknown) => void;
+}
+
+/** At most this many apply() calls share one transaction. */
+const MAX_BATCH = 64;
 
 export class NbWriter {
   private readonly planner: Planner;
@@ -50,21 +60,55 @@ export class NbWriter {
     return new NbWriter(client, replica);
   }
 
-  /** Makes northbound hold exactly what each owner wants, in one transaction. */
-  async apply(states: readonly OwnerState[], comment?: string): Promise<ApplyResult> {
-    const txn = new TxnPlan();
-    const failed: ApplyResult['failed'] = [];
-    for (const s of states) {
-      try {
-        this.planner.plan(txn, s.owner, s.desired);
-      } catch (e) {
-        if (!(e instanceof PlanError)) throw e;
-        failed.push({ owner: s.owner, error: e });
-      }
+  /**
+   * Makes northbound hold exactly what each owner wants, in one transaction. Calls that arrive while a
+   * transaction is in flight are planned together into the next one (group commit): under load many
+   * objects' changes cost one transaction, and each plan is made against a replica that already holds the
+   * previous transaction's result (the server sends monitor updates before the reply).
+   */
+  apply(states: readonly OwnerState[], comment?: string): Promise<ApplyResult> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ states, comment, resolve, reject });
+      void this.flush();
+    });
+  }
+
+  private readonly pending: PendingApply[] = [];
+  private inFlight = false;
+
+  private async flush(): Promise<void> {
+    if (this.inFlight || this.pending.length === 0) return;
+    this.inFlight = true;
+    const batch = this.pending.splice(0, MAX_BATCH);
+    try {
+      await this.commit(batch);
+    } catch (e) {
+      if (batch.length === 1) batch[0]!.reject(e);
+      // one caller's rows broke the shared transaction: give every caller its own, so only it fails
+      else for (const call of batch) await this.commit([call]).catch((err: unknown) => call.reject(err));
+    } finally {
+      this.inFlight = false;
+      void this.flush();
     }
+  }
+
+  private async commit(batch: readonly PendingApply[]): Promise<void> {
+    const txn = new TxnPlan();
+    const failed = batch.map(() => [] as ApplyResult['failed']);
+    batch.forEach((call, i) => {
+      for (const s of call.states) {
+        try {
+          this.planner.plan(txn, s.owner, s.desired);
+        } catch (e) {
+          if (!(e instanceof PlanError)) throw e;
+          failed[i]!.push({ owner: s.owner, error: e });
+        }
+      }
+    });
+    const comment = batch.length === 1 ? batch[0]!.comment : undefined;
     const ops = txn.build(comment);
     if (ops.length > 0) await this.client.transact(ops);
-    return { ops: ops.length, failed };
+    batch.forEach((call, i) => call.resolve({ ops: ops.length, failed: failed[i]! }));
   }
 
   /** Owners that hold rows in northbound (for garbage collection of owners Kubernetes no longer has). */

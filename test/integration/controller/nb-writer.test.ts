@@ -170,6 +170,54 @@ describe('NbWriter', () => {
     ).toBe(200 + 3);
   });
 
+  test('concurrent calls share transactions; a call the server refuses fails alone', async () => {
+    const sent: number[] = [];
+    const transact = client.transact.bind(client);
+    client.transact = ((ops: Parameters<typeof transact>[0]) => {
+      sent.push(ops.length);
+      return transact(ops);
+    }) as typeof client.transact;
+    try {
+      // priority 40000 is outside the ACL column's range: only the server finds that out
+      const bad = {
+        owner: 'test/bad-acl',
+        desired: [
+          {
+            table: 'ACL' as const,
+            id: 'acl/bad',
+            columns: {
+              direction: 'to-lport',
+              priority: 40000,
+              match: 'ip',
+              action: 'drop',
+              external_ids: {},
+            },
+            parent: { table: 'Logical_Switch' as const, id: 'ls/ovn-default', column: 'acls' },
+          },
+        ],
+      };
+      const calls = [
+        writer.apply([pod('g1', '10.16.0.31')]),
+        writer.apply([pod('g2', '10.16.0.32')]),
+        writer.apply([bad]),
+        writer.apply([pod('g3', '10.16.0.33')]),
+      ];
+      const settled = await Promise.allSettled(calls);
+      expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      // the first call went alone; the three that queued behind it shared one (refused) transaction,
+      // then went one by one
+      expect(sent.length).toBe(5);
+      for (const name of ['g1', 'g2', 'g3'])
+        expect(
+          await nbctl('--bare', '--columns=name', 'find', 'Logical_Switch_Port', `name=${name}.default`),
+        ).toBe(`${name}.default`);
+      expect(await nbctl('acl-list', 'ovn-default')).toBe('');
+    } finally {
+      client.transact = transact;
+      await writer.apply(['g1', 'g2', 'g3'].map((n) => ({ owner: owners.pod('default', n), desired: [] })));
+    }
+  });
+
   test('deleting the subnet owner removes the switch with its ports and the router port', async () => {
     const podOwners = [...writer.owners()].filter((o) => o.startsWith('pod/'));
     await writer.apply([
