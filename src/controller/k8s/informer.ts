@@ -6,8 +6,9 @@ import {
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
-  makeInformer,
+  ListWatch,
   type ObjectCache,
+  Watch,
 } from '@kubernetes/client-node';
 
 export function keyOf(o: KubernetesObject): string {
@@ -25,19 +26,27 @@ export class ResourceCache<T extends KubernetesObject> {
     private readonly path: string,
     private readonly listFn: () => Promise<KubernetesListObject<T>>,
     private readonly onChange: (key: string) => void,
-    private readonly restartDelayMs = 500,
+    private readonly opts: { fieldSelector?: string; restartDelayMs?: number } = {},
   ) {}
 
   /** Starts watching; resolves after the initial list is in the cache. */
   start(): Promise<void> {
-    const informer = makeInformer<T>(this.kc, this.path, this.listFn);
+    // the field selector (e.g. spec.nodeName=<node>) must reach the watch too, not only the list
+    const informer = new ListWatch<T>(
+      this.path,
+      new Watch(this.kc),
+      this.listFn,
+      false,
+      undefined,
+      this.opts.fieldSelector,
+    );
     this.informer = informer;
     for (const ev of ['add', 'update', 'delete'] as const) informer.on(ev, (o: T) => this.onChange(keyOf(o)));
     informer.on('error', () => {
       if (this.stopped) return;
       setTimeout(() => {
         if (!this.stopped) informer.start().catch(() => undefined);
-      }, this.restartDelayMs).unref();
+      }, this.opts.restartDelayMs ?? 500).unref();
     });
     this.synced ??= informer.start();
     return this.synced;
