@@ -108,7 +108,7 @@ export class NbWriter {
     const comment = batch.length === 1 ? batch[0]!.comment : undefined;
     const ops = txn.build(comment);
     if (ops.length > 0) await this.client.transact(ops);
-    batch.forEach((call, i) => call.resolve({ ops: ops.length, failed: failed[i]! }));
+    for (const [i, call] of batch.entries()) call.resolve({ ops: ops.length, failed: failed[i]! });
   }
 
   /** Owners that hold rows in northbound (for garbage collection of owners Kubernetes no longer has). */
