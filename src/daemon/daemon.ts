@@ -1,0 +1,194 @@
+// The node daemon: serves the CNI plugin, keeps ovn0 (the node's way into the overlay) configured and the
+// Node's NetworkUnavailable condition true to what it measures. Its state lives in OVS and the kernel, so a
+// restart picks up where the last process left off and running pods are never touched.
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Node,
+} from '@kubernetes/client-node';
+import type { Logger } from '../controller/deps.ts';
+import { ResourceCache } from '../controller/k8s/informer.ts';
+import { KUBEOVN_GROUP, KUBEOVN_VERSION, type Subnet } from '../controller/k8s/types.ts';
+import { startCniServer } from './cni-server.ts';
+import type { DaemonConfig } from './config.ts';
+import { desiredGateway, Gateway } from './gateway.ts';
+import { OvsPorts } from './ovs-ports.ts';
+import { PodNetwork } from './pod-network.ts';
+import { PodWatch } from './pod-watch.ts';
+
+const quiet: Logger = { info() {}, warn() {}, error() {}, debug() {} };
+/** The gateway is re-checked this often even without events (a safety net; events do the real work). */
+const GATEWAY_RESYNC_MS = 30_000;
+
+export class Daemon {
+  private closers: (() => Promise<void> | void)[] = [];
+  private gatewayTimer: NodeJS.Timeout | undefined;
+  private gatewayRun: Promise<void> = Promise.resolve();
+  private gatewayAgain = false;
+  private gatewayBusy = false;
+  private lastCondition: boolean | undefined;
+
+  private constructor(
+    readonly config: DaemonConfig,
+    readonly ovs: OvsPorts,
+    readonly pods: PodWatch,
+    private readonly nodes: ResourceCache<V1Node>,
+    private readonly subnets: ResourceCache<Subnet>,
+    readonly gateway: Gateway,
+    private readonly core: CoreV1Api,
+    private readonly log: Logger,
+  ) {}
+
+  static async start(opts: { kc: KubeConfig; config: DaemonConfig; log?: Logger }): Promise<Daemon> {
+    const { kc, config } = opts;
+    const log = opts.log ?? quiet;
+    const core = kc.makeApiClient(CoreV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const ovs = await OvsPorts.connect({ remote: config.ovsRemote });
+    const d = new Daemon(
+      config,
+      ovs,
+      new PodWatch(kc, config.nodeName),
+      new ResourceCache<V1Node>(
+        kc,
+        '/api/v1/nodes',
+        () => core.listNode({ fieldSelector: `metadata.name=${config.nodeName}` }),
+        () => d.syncGateway(),
+        { fieldSelector: `metadata.name=${config.nodeName}` },
+      ),
+      new ResourceCache<Subnet>(
+        kc,
+        `/apis/${KUBEOVN_GROUP}/${KUBEOVN_VERSION}/subnets`,
+        async () =>
+          (await custom.listClusterCustomObject({
+            group: KUBEOVN_GROUP,
+            version: KUBEOVN_VERSION,
+            plural: 'subnets',
+          })) as { items: Subnet[] },
+        () => d.syncGateway(),
+      ),
+      new Gateway({ nodeName: config.nodeName, ovs, log, nodeNetns: config.nodeNetns }),
+      core,
+      log,
+    );
+    d.closers.push(() => ovs.close());
+    try {
+      await Promise.all([d.pods.start(), d.nodes.start(), d.subnets.start()]);
+      d.closers.push(
+        () => d.pods.stop(),
+        () => d.nodes.stop(),
+        () => d.subnets.stop(),
+      );
+      const network = new PodNetwork({
+        nodeNetns: config.nodeNetns,
+        ovs,
+        pods: d.pods,
+        mtuOf: (subnet) => d.subnets.get(subnet)?.spec.mtu || config.mtu,
+        log,
+        addressTimeoutMs: config.addressTimeoutMs,
+        installTimeoutMs: config.installTimeoutMs,
+      });
+      const server = await startCniServer({
+        socketPath: config.socketPath,
+        network,
+        notReadyReason: () => d.notReadyReason(),
+        log,
+      });
+      d.closers.push(() => server.close());
+      if (config.gateway) {
+        // ovs-vswitchd restarts recreate ovn0 without its addresses: its Interface row changes then
+        const off = ovs.replica.onTableChange('Interface', (c) => {
+          if ((c.row ?? c.old)?.name === 'ovn0') d.syncGateway();
+        });
+        d.closers.push(off);
+        d.gatewayTimer = setInterval(() => d.syncGateway(), GATEWAY_RESYNC_MS);
+        d.gatewayTimer.unref();
+        d.syncGateway();
+      }
+      log.info({ node: config.nodeName, socket: config.socketPath }, 'daemon started');
+      return d;
+    } catch (e) {
+      await d.stop();
+      throw e;
+    }
+  }
+
+  /** Undefined when the node can serve ADDs, else why not (CNI STATUS). */
+  notReadyReason(): string | undefined {
+    if (!this.ovs.connected) return 'not connected to the Open_vSwitch database';
+    if (!this.ovs.hasBridge()) return `bridge ${this.ovs.bridge} does not exist`;
+    if (this.config.gateway && !this.gateway.ready) return this.gateway.reason;
+    return undefined;
+  }
+
+  /** Coalesces triggers: one reconcile at a time, and one more if something changed meanwhile. */
+  syncGateway(): void {
+    if (!this.config.gateway) return;
+    if (this.gatewayBusy) {
+      this.gatewayAgain = true;
+      return;
+    }
+    this.gatewayBusy = true;
+    this.gatewayRun = (async () => {
+      do {
+        this.gatewayAgain = false;
+        try {
+          const want = desiredGateway(
+            this.nodes.get(this.config.nodeName),
+            this.subnets.list(),
+            this.config.joinSubnet,
+            this.config.mtu,
+          );
+          const ok = await this.gateway.reconcile(want);
+          if (want) await this.setNetworkCondition(ok);
+        } catch (e) {
+          this.log.warn({ err: (e as Error).message }, 'gateway reconcile failed; will retry');
+          setTimeout(() => this.syncGateway(), 1_000).unref();
+        }
+      } while (this.gatewayAgain);
+      this.gatewayBusy = false;
+    })();
+  }
+
+  /** Resolves when the gateway reconcile under way (if any) is done (for tests). */
+  async gatewaySettled(): Promise<void> {
+    while (this.gatewayBusy) await this.gatewayRun;
+  }
+
+  /** The Node's NetworkUnavailable condition, written only when it changes. */
+  private async setNetworkCondition(reachable: boolean): Promise<void> {
+    if (this.lastCondition === reachable) return;
+    const now = new Date().toISOString();
+    await this.core.patchNodeStatus(
+      {
+        name: this.config.nodeName,
+        body: {
+          status: {
+            conditions: [
+              {
+                type: 'NetworkUnavailable',
+                status: reachable ? 'False' : 'True',
+                reason: reachable ? 'RouteCreated' : 'GatewayUnreachable',
+                message: this.gateway.reason,
+                lastTransitionTime: now,
+                lastHeartbeatTime: now,
+              },
+            ],
+          },
+        },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch),
+    );
+    this.lastCondition = reachable;
+  }
+
+  async stop(): Promise<void> {
+    if (this.gatewayTimer) clearInterval(this.gatewayTimer);
+    await this.gatewaySettled().catch(() => undefined);
+    for (const close of this.closers.reverse()) await Promise.resolve(close()).catch(() => undefined);
+    this.closers = [];
+  }
+}

@@ -1,0 +1,133 @@
+// The node's Open_vSwitch database through the native client: pod and gateway ports on br-int, found by
+// name or by their external_ids, and ovn-controller's ovn-installed mark awaited through the monitor (no
+// ovs-vsctl process per pod, no polling).
+import type { Tables } from '../ovsdb/generated/open-vswitch.ts';
+import { named, Ops, OvsdbClient, type Replica } from '../ovsdb/index.ts';
+
+const ops = new Ops<Tables>();
+
+export interface PortSpec {
+  name: string;
+  /** "" for a system device (a veth end), "internal" for a port OVS creates (ovn0). */
+  type?: '' | 'internal';
+  externalIds: Record<string, string>;
+  mtuRequest?: number;
+}
+
+export class OvsPorts {
+  private constructor(
+    private readonly client: OvsdbClient<Tables>,
+    readonly replica: Replica<Tables>,
+    readonly bridge: string,
+  ) {}
+
+  static async connect(opts: { remote: string; bridge?: string }): Promise<OvsPorts> {
+    const client = await OvsdbClient.connect<Tables>({
+      remotes: opts.remote,
+      database: 'Open_vSwitch',
+      probeIntervalMs: 5_000,
+    });
+    try {
+      const replica = await client.monitor({
+        Bridge: { columns: ['name', 'ports'] },
+        Port: { columns: ['name', 'interfaces'] },
+        Interface: { columns: ['name', 'type', 'external_ids', 'ofport', 'error', 'mtu_request'] },
+      });
+      return new OvsPorts(client, replica, opts.bridge ?? 'br-int');
+    } catch (e) {
+      client.close();
+      throw e;
+    }
+  }
+
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  hasBridge(): boolean {
+    return this.replica.byName('Bridge', this.bridge).length > 0;
+  }
+
+  iface(name: string) {
+    return this.replica.byName('Interface', name)[0];
+  }
+
+  /** Interfaces whose external_ids hold every given key=value. */
+  interfacesWith(ids: Record<string, string>) {
+    const entries = Object.entries(ids);
+    return this.replica.list('Interface', (i) => entries.every(([k, v]) => i.external_ids[k] === v));
+  }
+
+  /**
+   * Adds the port to the bridge, or brings an existing one's interface to the spec. One transaction; a
+   * retry after a crash finds the port and only updates it.
+   */
+  async ensurePort(spec: PortSpec): Promise<void> {
+    const existing = this.iface(spec.name);
+    const columns = {
+      type: spec.type ?? '',
+      external_ids: spec.externalIds,
+      ...(spec.mtuRequest ? { mtu_request: spec.mtuRequest } : {}),
+    };
+    if (existing && this.replica.byName('Port', spec.name).length > 0) {
+      await this.client.transact([ops.update('Interface', [['_uuid', '==', existing._uuid]], columns)]);
+      return;
+    }
+    const bridge = this.replica.byName('Bridge', this.bridge)[0];
+    if (!bridge) throw new Error(`bridge ${this.bridge} does not exist`);
+    await this.client.transact([
+      ops.insert('Interface', { name: spec.name, ...columns }, { uuidName: 'iface' }),
+      ops.insert('Port', { name: spec.name, interfaces: [named('iface')] }, { uuidName: 'port' }),
+      ops.mutate('Bridge', [['_uuid', '==', bridge._uuid]], [['ports', 'insert', [named('port')]]]),
+    ]);
+  }
+
+  /** Removes the port from whatever bridge holds it; nothing to do when it is gone. */
+  async removePort(name: string): Promise<boolean> {
+    const port = this.replica.byName('Port', name)[0];
+    if (!port) return false;
+    const bridges = this.replica.list('Bridge', (b) => b.ports.includes(port._uuid));
+    if (bridges.length === 0) return false;
+    await this.client.transact(
+      bridges.map((b) =>
+        ops.mutate('Bridge', [['_uuid', '==', b._uuid]], [['ports', 'delete', [port._uuid]]]),
+      ),
+    );
+    return true;
+  }
+
+  /**
+   * Resolves when ovn-controller has installed the port's flows (external_ids ovn-installed=true), rejects
+   * when OVS reports an error for the interface or after timeoutMs.
+   */
+  waitInstalled(name: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let off = () => {};
+      const timer = setTimeout(() => {
+        off();
+        const i = this.iface(name);
+        reject(
+          new Error(
+            i
+              ? `ovn-controller did not install port ${name} within ${timeoutMs} ms`
+              : `port ${name} is not in the Open_vSwitch database`,
+          ),
+        );
+      }, timeoutMs);
+      const check = () => {
+        const i = this.iface(name);
+        if (i?.external_ids['ovn-installed'] === 'true') {
+          clearTimeout(timer);
+          off();
+          resolve();
+        }
+      };
+      off = this.replica.onTableChange('Interface', check);
+      check();
+    });
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

@@ -1,0 +1,282 @@
+// What the daemon does for each CNI command. ADD: wait for the controller's annotations, make the veth
+// pair and configure the pod side, attach the host end to br-int with iface-id=<pod>.<ns>, wait for
+// ovn-controller to install it, answer with the result. DEL undoes that and succeeds when nothing is left.
+// CHECK compares; GC removes attachments the runtime no longer has. Work for one attachment is serialised.
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Logger } from '../controller/deps.ts';
+import { VENDOR, VENDOR_KEY } from '../controller/nb/ownership.ts';
+import { podPortName } from '../controller/nb/topology.ts';
+import { announcePodAddresses } from './address-announce.ts';
+import { type CniRequest, validAttachments } from './cni-request.ts';
+import { DaemonCode, DaemonError } from './errors.ts';
+import type { OvsPorts } from './ovs-ports.ts';
+import { isAddressed, type PodAddress, podAddress } from './pod-address.ts';
+import {
+  checkPodInterface,
+  createPodInterface,
+  deletePodInterface,
+  hostVethName,
+  InterfaceExistsError,
+} from './pod-netdev.ts';
+import { PodWaitTimeout, type PodWatch } from './pod-watch.ts';
+
+/** external_ids keys on a pod's OVS Interface that tie it to its CNI attachment (for DEL and GC). */
+const CONTAINER_KEY = 'cni_container_id';
+const IFNAME_KEY = 'cni_ifname';
+
+export interface PodNetworkOptions {
+  /** Where the pods' host-side veth ends go (the node's ovs-vswitchd netns); undefined: our own. */
+  nodeNetns?: string;
+  ovs: OvsPorts;
+  pods: PodWatch;
+  /** The MTU of a subnet's pods (its spec.mtu, or the node default). */
+  mtuOf: (subnet: string) => number;
+  log: Logger;
+  /** How long ADD waits for the controller's annotations. */
+  addressTimeoutMs: number;
+  /** How long ADD waits for ovn-controller's ovn-installed. */
+  installTimeoutMs: number;
+}
+
+export interface CniResult {
+  cniVersion: string;
+  interfaces: { name: string; mac?: string; sandbox?: string }[];
+  ips: { address: string; gateway?: string; interface?: number }[];
+  routes: { dst: string; gw?: string }[];
+  dns: Record<string, unknown>;
+}
+
+export class PodNetwork {
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly o: PodNetworkOptions) {}
+
+  /** Runs fn after every earlier operation on the same attachment has finished. */
+  private serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.locks.set(key, tail);
+    void tail.then(() => {
+      if (this.locks.get(key) === tail) this.locks.delete(key);
+    });
+    return next;
+  }
+
+  add(req: CniRequest): Promise<CniResult> {
+    return this.serial(`${req.containerId}/${req.ifName}`, () => this.doAdd(req));
+  }
+
+  private async doAdd(req: CniRequest): Promise<CniResult> {
+    const t0 = performance.now();
+    const pod = await this.waitAddressed(req);
+    const tAddr = performance.now();
+    let addr: PodAddress;
+    try {
+      addr = podAddress(pod.metadata?.annotations ?? {});
+    } catch (e) {
+      throw new DaemonError(
+        DaemonCode.AddressConflict,
+        `pod ${req.podNamespace}/${req.podName}: ${(e as Error).message}`,
+      );
+    }
+    const hostIf = hostVethName(req.containerId, req.ifName);
+    const mtu = this.o.mtuOf(addr.subnet);
+    try {
+      await createPodInterface({
+        nodeNetns: this.o.nodeNetns,
+        podNetns: req.netns,
+        hostIf,
+        podIf: req.ifName,
+        mac: addr.mac,
+        mtu,
+        addresses: addr.addresses,
+        gateways: addr.gateways,
+        owner: { containerId: req.containerId, ifName: req.ifName },
+        // announced once the port is on br-int, when the ARP can reach OVN
+        announce: false,
+        log: this.o.log,
+      });
+    } catch (e) {
+      if (e instanceof InterfaceExistsError)
+        throw new DaemonError(
+          DaemonCode.InterfaceExists,
+          `interface ${req.ifName} already exists in ${req.netns}`,
+        );
+      throw new DaemonError(
+        DaemonCode.IoFailure,
+        `configuring the pod interface failed: ${(e as Error).message}`,
+      );
+    }
+    const tIf = performance.now();
+    const lsp = podPortName(req.podNamespace, req.podName);
+    try {
+      await this.o.ovs.ensurePort({
+        name: hostIf,
+        externalIds: {
+          'iface-id': lsp,
+          [VENDOR_KEY]: VENDOR,
+          pod_name: req.podName,
+          pod_namespace: req.podNamespace,
+          pod_netns: req.netns,
+          ip: addr.addresses.map((a) => a.split('/')[0]).join(','),
+          [CONTAINER_KEY]: req.containerId,
+          [IFNAME_KEY]: req.ifName,
+        },
+      });
+    } catch (e) {
+      await this.cleanup(hostIf, req);
+      throw new DaemonError(
+        DaemonCode.OvsFailure,
+        `attaching ${hostIf} to br-int failed: ${(e as Error).message}`,
+      );
+    }
+    try {
+      await this.o.ovs.waitInstalled(hostIf, this.o.installTimeoutMs);
+    } catch (e) {
+      await this.cleanup(hostIf, req);
+      throw new DaemonError(DaemonCode.PortNotInstalled, (e as Error).message);
+    }
+    const tDone = performance.now();
+    void announcePodAddresses({
+      podNetns: req.netns,
+      podIf: req.ifName,
+      addresses: addr.addresses,
+      log: this.o.log,
+    });
+    this.o.log.info(
+      {
+        pod: `${req.podNamespace}/${req.podName}`,
+        container: req.containerId.slice(0, 12),
+        ip: addr.addresses.join(','),
+        wait_address_ms: Math.round(tAddr - t0),
+        interface_ms: Math.round(tIf - tAddr),
+        ovs_installed_ms: Math.round(tDone - tIf),
+        total_ms: Math.round(tDone - t0),
+      },
+      'cni add',
+    );
+    return {
+      cniVersion: req.cniVersion,
+      interfaces: [{ name: hostIf }, { name: req.ifName, mac: addr.mac, sandbox: req.netns }],
+      ips: addr.addresses.map((address, i) => ({ address, gateway: addr.gateways[i], interface: 1 })),
+      routes: addr.gateways.map((gw) => ({ dst: gw.includes(':') ? '::/0' : '0.0.0.0/0', gw })),
+      dns: {},
+    };
+  }
+
+  private async waitAddressed(req: CniRequest): Promise<V1Pod> {
+    const matches = (p: V1Pod) =>
+      isAddressed(p.metadata?.annotations) && (!req.podUid || p.metadata?.uid === req.podUid);
+    try {
+      return await this.o.pods.waitFor(req.podNamespace, req.podName, matches, this.o.addressTimeoutMs);
+    } catch (e) {
+      if (e instanceof PodWaitTimeout) throw new DaemonError(DaemonCode.TryAgainLater, e.message);
+      throw e;
+    }
+  }
+
+  /** Best-effort undo of a failed ADD, so nothing half-made stays on the node. */
+  private async cleanup(hostIf: string, req: CniRequest): Promise<void> {
+    await this.o.ovs.removePort(hostIf).catch(() => undefined);
+    await deletePodInterface({
+      nodeNetns: this.o.nodeNetns,
+      podNetns: req.netns,
+      hostIf,
+      podIf: req.ifName,
+    }).catch(() => undefined);
+  }
+
+  del(req: CniRequest): Promise<void> {
+    return this.serial(`${req.containerId}/${req.ifName}`, async () => {
+      const hostIf = hostVethName(req.containerId, req.ifName);
+      const ports = new Set([hostIf]);
+      for (const i of this.o.ovs.interfacesWith({
+        [CONTAINER_KEY]: req.containerId,
+        [IFNAME_KEY]: req.ifName,
+      }))
+        ports.add(i.name);
+      for (const name of ports) {
+        try {
+          await this.o.ovs.removePort(name);
+        } catch (e) {
+          throw new DaemonError(
+            DaemonCode.OvsFailure,
+            `removing port ${name} failed: ${(e as Error).message}`,
+          );
+        }
+        await deletePodInterface({
+          nodeNetns: this.o.nodeNetns,
+          podNetns: req.netns || undefined,
+          hostIf: name,
+          podIf: req.ifName,
+        });
+      }
+      this.o.log.info(
+        { pod: `${req.podNamespace}/${req.podName}`, container: req.containerId.slice(0, 12) },
+        'cni del',
+      );
+    });
+  }
+
+  check(req: CniRequest): Promise<void> {
+    return this.serial(`${req.containerId}/${req.ifName}`, async () => {
+      const pod = this.o.pods.get(req.podNamespace, req.podName);
+      if (!pod || !isAddressed(pod.metadata?.annotations))
+        throw new DaemonError(
+          DaemonCode.UnknownContainer,
+          `pod ${req.podNamespace}/${req.podName} has no address`,
+        );
+      const addr = podAddress(pod.metadata!.annotations!);
+      const hostIf = hostVethName(req.containerId, req.ifName);
+      const problems: string[] = [];
+      const iface = this.o.ovs.iface(hostIf);
+      if (!iface) problems.push(`port ${hostIf} is not on br-int`);
+      else {
+        const lsp = podPortName(req.podNamespace, req.podName);
+        if (iface.external_ids['iface-id'] !== lsp)
+          problems.push(`port ${hostIf} is bound to ${iface.external_ids['iface-id']}`);
+        if (iface.external_ids['ovn-installed'] !== 'true')
+          problems.push(`port ${hostIf} is not installed by ovn-controller`);
+      }
+      problems.push(
+        ...(await checkPodInterface({
+          nodeNetns: this.o.nodeNetns,
+          podNetns: req.netns,
+          hostIf,
+          podIf: req.ifName,
+          mac: addr.mac,
+          mtu: this.o.mtuOf(addr.subnet),
+          addresses: addr.addresses,
+          gateways: addr.gateways,
+        })),
+      );
+      if (problems.length > 0) throw new DaemonError(DaemonCode.CheckFailed, problems.join('; '));
+    });
+  }
+
+  /** Removes every pod attachment of ours the runtime no longer lists. */
+  async gc(req: CniRequest): Promise<string[]> {
+    const valid = validAttachments(req);
+    const removed: string[] = [];
+    for (const i of this.o.ovs.interfacesWith({ [VENDOR_KEY]: VENDOR })) {
+      const containerId = i.external_ids[CONTAINER_KEY];
+      const ifName = i.external_ids[IFNAME_KEY];
+      if (!containerId || !ifName) continue; // not a pod port (ovn0)
+      const key = `${containerId}/${ifName}`;
+      if (valid.has(key) || this.locks.has(key)) continue; // still wanted, or an ADD/DEL is under way
+      await this.del({
+        ...req,
+        command: 'DEL',
+        containerId,
+        ifName,
+        netns: '',
+        podName: i.external_ids.pod_name ?? '',
+        podNamespace: i.external_ids.pod_namespace ?? '',
+      });
+      removed.push(key);
+    }
+    if (removed.length > 0) this.o.log.info({ removed }, 'cni gc');
+    return removed;
+  }
+}
