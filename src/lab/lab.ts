@@ -201,28 +201,36 @@ function pidfiles(dir: string): string[] {
 
 const LAB_PROGRAMS = new Set(['ovsdb-server', 'ovs-vswitchd', 'ovn-controller', 'ovn-northd']);
 
-/** Processes of this lab that are still alive (from its pidfiles; only OVS/OVN programs count). */
+/**
+ * Processes of this lab that are still alive, from its pidfiles: OVS/OVN programs, and the project's own
+ * processes (API server, controller, daemons, kubelets), which name the lab directory on their command line.
+ * A pidfile whose pid was reused by an unrelated process matches neither.
+ */
 export function labProcesses(dir: string): number[] {
   const pids: number[] = [];
   for (const f of pidfiles(dir)) {
     const pid = Number.parseInt(readFileSync(f, 'utf8').trim(), 10);
     if (!Number.isInteger(pid) || !isAlive(pid)) continue;
     let comm = '';
+    let cmdline = '';
     try {
       comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
     } catch {
       continue;
     }
-    if (LAB_PROGRAMS.has(comm)) pids.push(pid);
+    if (LAB_PROGRAMS.has(comm) || cmdline.includes(dir)) pids.push(pid);
   }
   return pids;
 }
 
+/** The lab's namespaces that exist: its nodes' and underlay's, and any other with its id prefix (pods). */
 export function labNetns(dir: string): string[] {
   try {
     const m = JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8')) as LabManifest;
-    const present = new Set(listNetns());
-    return m.netns.filter((n) => present.has(n));
+    const present = listNetns();
+    const own = new Set(m.netns);
+    return present.filter((n) => own.has(n) || n.startsWith(`ovnk-${m.id}-`));
   } catch {
     return [];
   }

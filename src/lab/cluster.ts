@@ -1,0 +1,200 @@
+// A whole cluster on one machine: the lab's OVN (NB, SB, northd, N nodes in network namespaces with geneve
+// tunnels) plus the embedded API server, the controller, a daemon per node with the CNI plugin, and the lab
+// kubelets and scheduler that create pod namespaces and call the plugin exactly as a runtime does. Every
+// process is detached with a pidfile in the lab directory, so the cluster outlives `up` and `down` (or the
+// lab's teardown) ends it all.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildCniPlugin } from '../../scripts/build-cni.ts';
+import type { KubeletsConfig } from './kubelet-main.ts';
+import { Lab, type LabOptions, teardownLabDir } from './lab.ts';
+import { isAlive, waitGone } from './proc.ts';
+import { type ServiceSpec, startService } from './services.ts';
+
+const repoRoot = join(import.meta.dirname, '../..');
+
+export interface ClusterNode {
+  name: string;
+  netns: string;
+  ip: string;
+  socket: string;
+  podNetnsPrefix: string;
+}
+
+/** What `status`, `exec` and `down` need to find a running cluster (cluster.json in the lab directory). */
+export interface ClusterManifest {
+  dir: string;
+  kubeconfig: string;
+  nbRemote: string;
+  nodes: ClusterNode[];
+  env: Record<string, string>;
+}
+
+export interface ClusterOptions extends Pick<LabOptions, 'root' | 'encap'> {
+  nodes?: number;
+  /** Run the lab kubelets and scheduler (default true); without them a test drives a runtime of its own. */
+  kubelets?: boolean;
+  /** Progress lines for a person watching (the lab CLI prints them). */
+  progress?: (msg: string) => void;
+}
+
+export class Cluster {
+  private constructor(
+    readonly lab: Lab,
+    readonly manifest: ClusterManifest,
+  ) {}
+
+  get dir(): string {
+    return this.lab.dir;
+  }
+
+  static async start(opts: ClusterOptions = {}): Promise<Cluster> {
+    const say = opts.progress ?? (() => {});
+    const n = opts.nodes ?? 2;
+    say(`starting OVN: NB, SB, ovn-northd and ${n} nodes (ovsdb-server, ovs-vswitchd, ovn-controller each)`);
+    const lab = await Lab.start({ nodes: n, northd: true, root: opts.root, encap: opts.encap });
+    try {
+      return await Cluster.startOn(lab, say, opts.kubelets ?? true);
+    } catch (e) {
+      await lab.stop();
+      throw e;
+    }
+  }
+
+  private static async startOn(lab: Lab, say: (m: string) => void, withKubelets: boolean): Promise<Cluster> {
+    const dir = lab.dir;
+    const kubeconfig = join(dir, 'kubeconfig');
+    const nbRemote = lab.central.nb.unixRemotes;
+    const nodes: ClusterNode[] = lab.chassis.map((c, i) => ({
+      name: c.name,
+      netns: c.cfg.netns,
+      ip: c.cfg.underlayIp,
+      socket: join(dir, c.name, 'ovnk', 'daemon.sock'),
+      podNetnsPrefix: `ovnk-${lab.id}-p${i + 1}`,
+    }));
+    const manifest: ClusterManifest = { dir, kubeconfig, nbRemote, nodes, env: lab.env };
+    writeFileSync(join(dir, 'cluster.json'), JSON.stringify(manifest, null, 2));
+
+    say('starting the API server (embedded, with the kubeovn.io CRDs)');
+    await startService({
+      dir,
+      name: 'apiserver',
+      entry: 'src/apiserver/main.ts',
+      args: [
+        '--port',
+        '0',
+        '--kubeconfig',
+        kubeconfig,
+        '--state-file',
+        join(dir, 'apiserver-state.json'),
+        '--manifests',
+        join(repoRoot, 'deploy/crds'),
+      ],
+      env: { LOG_LEVEL: 'warn' },
+      readyLog: /kubeconfig written/,
+    });
+
+    say('building the CNI plugin');
+    const binDir = join(dir, 'cni', 'bin');
+    await buildCniPlugin(binDir);
+
+    say('starting the controller');
+    await startService({
+      dir,
+      name: 'controller',
+      entry: 'src/controller/main.ts',
+      args: ['--kubeconfig', kubeconfig, '--ovn-nb-addr', nbRemote, '--leader-elect=false'],
+      readyLog: /"msg":"synced"/,
+    });
+
+    say(`starting the node daemons and the kubelets on ${nodes.map((x) => x.name).join(', ')}`);
+    const kubelets: KubeletsConfig = { kubeconfig, nodes: [], cniBinDirs: [binDir, '/usr/lib/cni'] };
+    await Promise.all(
+      lab.chassis.map(async (c, i) => {
+        const node = nodes[i]!;
+        const nodeDir = join(dir, c.name, 'ovnk');
+        mkdirSync(join(nodeDir, 'net.d'), { recursive: true });
+        const conf = join(nodeDir, 'net.d', '10-ovnk.conflist');
+        writeFileSync(conf, JSON.stringify(conflist(node.socket), null, 2));
+        kubelets.nodes.push({
+          name: node.name,
+          netns: node.netns,
+          ip: node.ip,
+          cniConf: conf,
+          cacheDir: join(nodeDir, 'kubelet'),
+          podNetnsPrefix: node.podNetnsPrefix,
+        });
+        await startService(daemonSpec(dir, node, c.ovsSock));
+      }),
+    );
+    if (!withKubelets) return new Cluster(lab, manifest);
+    const kubeletConf = join(dir, 'kubelets.json');
+    writeFileSync(kubeletConf, JSON.stringify(kubelets, null, 2));
+    await startService({
+      dir,
+      name: 'kubelets',
+      entry: 'src/lab/kubelet-main.ts',
+      args: [kubeletConf],
+      readyLog: /"msg":"kubelets ready"/,
+    });
+    return new Cluster(lab, manifest);
+  }
+
+  /** Kills a node's daemon (SIGKILL, as a crash) and starts it again; resolves once it serves again. */
+  async restartDaemon(nodeName: string): Promise<void> {
+    const i = this.manifest.nodes.findIndex((n) => n.name === nodeName);
+    const chassis = this.lab.chassis[i];
+    if (!chassis) throw new Error(`no node ${nodeName}`);
+    const pidfile = join(this.dir, nodeName, 'ovnk', 'daemon.pid');
+    const pid = Number(readFileSync(pidfile, 'utf8'));
+    if (isAlive(pid)) {
+      process.kill(pid, 'SIGKILL');
+      await waitGone(pid, 5_000);
+    }
+    await startService(daemonSpec(this.dir, this.manifest.nodes[i]!, chassis.ovsSock));
+  }
+
+  /** Ends every process of the cluster and removes its namespaces and directory. */
+  async stop(): Promise<void> {
+    await this.lab.stop();
+  }
+}
+
+function daemonSpec(dir: string, node: ClusterNode, ovsSock: string): ServiceSpec {
+  return {
+    dir: join(dir, node.name, 'ovnk'),
+    name: 'daemon',
+    entry: 'src/daemon/main.ts',
+    args: [
+      '--node-name',
+      node.name,
+      '--kubeconfig',
+      join(dir, 'kubeconfig'),
+      '--ovs-socket',
+      ovsSock,
+      '--bind-socket',
+      node.socket,
+      '--node-netns',
+      node.netns,
+    ],
+    readyLog: /"msg":"daemon started"/,
+  };
+}
+
+/** The network configuration a node's runtime uses: our plugin, then portmap, as a real install chains it. */
+export function conflist(socket: string): Record<string, unknown> {
+  return {
+    cniVersion: '1.0.0',
+    name: 'ovnk',
+    plugins: [
+      { type: 'ovnk', server_socket: socket },
+      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+    ],
+  };
+}
+
+export function readClusterManifest(dir: string): ClusterManifest {
+  return JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as ClusterManifest;
+}
+
+export { teardownLabDir };

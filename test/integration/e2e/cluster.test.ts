@@ -1,0 +1,205 @@
+// The whole stack on a real two-node lab: API server, controller, a daemon and the CNI plugin per node,
+// lab kubelets that call the plugin as a runtime does, OVS/OVN with geneve tunnels. Pods really talk.
+import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { Cluster } from '../../../src/lab/cluster.ts';
+import { endpoints, formatMatrix, measure } from '../../../src/lab/connectivity.ts';
+import { listNetns } from '../../../src/lab/netns.ts';
+import { podNetnsName } from '../../../src/lab/pod-sandboxes.ts';
+import { isAlive, waitGone } from '../../../src/lab/proc.ts';
+import { eventually } from '../helpers.ts';
+
+let cluster: Cluster;
+let core: CoreV1Api;
+
+beforeAll(async () => {
+  cluster = await Cluster.start({ nodes: 2 });
+  const kc = new KubeConfig();
+  kc.loadFromFile(cluster.manifest.kubeconfig);
+  core = kc.makeApiClient(CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name: 'blue' } } });
+}, 120_000);
+afterAll(async () => {
+  await cluster?.stop();
+}, 60_000);
+
+function pod(
+  name: string,
+  node: string,
+  annotations: Record<string, string> = {},
+  namespace = 'default',
+): V1Pod {
+  return {
+    metadata: { name, namespace, annotations },
+    spec: { nodeName: node, containers: [{ name: 'c', image: 'pause' }] },
+  };
+}
+
+async function running(name: string, namespace = 'default'): Promise<V1Pod> {
+  let p: V1Pod | undefined;
+  await eventually(async () => {
+    p = await core.readNamespacedPod({ name, namespace });
+    expect(p.status?.phase).toBe('Running');
+  }, 30_000);
+  return p!;
+}
+
+const nodeOf = (name: string) => cluster.manifest.nodes.find((n) => n.name === name)!;
+const podNetns = (p: V1Pod) =>
+  podNetnsName(nodeOf(p.spec!.nodeName!).podNetnsPrefix, p.metadata!.namespace!, p.metadata!.name!);
+const inPod = (p: V1Pod, cmd: string, args: string[]) =>
+  execa('ip', ['netns', 'exec', podNetns(p), cmd, ...args], { reject: false });
+const ovsVsctl = (node: string, ...args: string[]) => {
+  const c = cluster.lab.chassis.find((x) => x.name === node)!;
+  return c.vsctl(...args);
+};
+
+describe('pods on a real multi-node stack', () => {
+  let pods: V1Pod[] = [];
+
+  test('pods on the same node and on different nodes, in one subnet and across subnets, reach each other; nodes reach pods through ovn0 and pods reach nodes', async () => {
+    await cluster.lab.nbctl('--wait=sb', 'sync');
+    await core.createNamespacedPod({ namespace: 'default', body: pod('a1', 'node1') });
+    await core.createNamespacedPod({ namespace: 'default', body: pod('a2', 'node1') });
+    await core.createNamespacedPod({ namespace: 'default', body: pod('b1', 'node2') });
+    await execa(
+      'kubectl',
+      ['--kubeconfig', cluster.manifest.kubeconfig, 'create', '--validate=false', '-f', '-'],
+      {
+        input: JSON.stringify({
+          apiVersion: 'kubeovn.io/v1',
+          kind: 'Subnet',
+          metadata: { name: 'blue' },
+          spec: { cidrBlock: '10.66.0.0/24', namespaces: ['blue'] },
+        }),
+      },
+    );
+    await eventually(async () => {
+      const ns = await core.readNamespace({ name: 'blue' });
+      expect(ns.metadata?.annotations?.['ovn.kubernetes.io/logical_switch']).toBe('blue');
+    });
+    await core.createNamespacedPod({ namespace: 'blue', body: pod('c2', 'node2', {}, 'blue') });
+    pods = [await running('a1'), await running('a2'), await running('b1'), await running('c2', 'blue')];
+    expect(pods.map((p) => p.status?.podIP)).toEqual([
+      expect.stringMatching(/^10\.16\./),
+      expect.stringMatching(/^10\.16\./),
+      expect.stringMatching(/^10\.16\./),
+      expect.stringMatching(/^10\.66\.0\./),
+    ]);
+    const eps = endpoints(
+      cluster.manifest,
+      pods.map((p) => ({
+        namespace: p.metadata!.namespace!,
+        name: p.metadata!.name!,
+        node: p.spec!.nodeName!,
+        ip: p.status!.podIP!,
+      })),
+    );
+    const probes = await measure(eps);
+    const failed = probes.filter((p) => !p.ping || p.tcp === false);
+    expect(failed, formatMatrix(eps, probes)).toEqual([]);
+    // 4 pods to 3 pods and 2 nodes, 2 nodes to 4 pods
+    expect(probes.length).toBe(4 * 5 + 2 * 4);
+  });
+
+  test('a pod with ip_address and mac_address annotations gets exactly those, in the pod and in the result', async () => {
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: pod('fixed', 'node2', {
+        'ovn.kubernetes.io/ip_address': '10.16.0.100',
+        'ovn.kubernetes.io/mac_address': '00:00:00:1F:C5:8F',
+      }),
+    });
+    const p = await running('fixed');
+    expect(p.status?.podIP).toBe('10.16.0.100');
+    const link = JSON.parse((await inPod(p, 'ip', ['-j', 'addr', 'show', 'dev', 'eth0'])).stdout)[0];
+    expect(link.address).toBe('00:00:00:1f:c5:8f');
+    expect(link.mtu).toBe(1400);
+    expect(link.addr_info.filter((a: { family: string }) => a.family === 'inet')).toEqual([
+      expect.objectContaining({ local: '10.16.0.100', prefixlen: 16 }),
+    ]);
+    const route = (await inPod(p, 'ip', ['route', 'show', 'default'])).stdout;
+    expect(route).toMatch(/default via 10\.16\.0\.1 dev eth0/);
+    expect((await inPod(p, 'ping', ['-c', '1', '-W', '2', pods[0]!.status!.podIP!])).exitCode).toBe(0);
+  });
+
+  test('a pod that takes another address cannot send (port security); with port security off it could', async () => {
+    await core.createNamespacedPod({ namespace: 'default', body: pod('spoofer', 'node1') });
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: pod('trusted', 'node1', { 'ovn.kubernetes.io/port_security': 'false' }),
+    });
+    const spoofer = await running('spoofer');
+    const trusted = await running('trusted');
+    const target = pods[2]!.status!.podIP!; // b1, on the other node
+    for (const p of [spoofer, trusted]) {
+      expect((await inPod(p, 'ping', ['-c', '1', '-W', '2', target])).exitCode).toBe(0);
+      // change its own address to one it was not given
+      await inPod(p, 'ip', ['addr', 'flush', 'dev', 'eth0']);
+      await inPod(p, 'ip', ['addr', 'add', `10.16.0.${p === spoofer ? 201 : 202}/16`, 'dev', 'eth0']);
+      await inPod(p, 'ip', ['route', 'replace', 'default', 'via', '10.16.0.1']);
+    }
+    expect((await inPod(spoofer, 'ping', ['-c', '2', '-W', '1', target])).exitCode).not.toBe(0);
+    expect((await inPod(trusted, 'ping', ['-c', '2', '-W', '1', target])).exitCode).toBe(0);
+  });
+
+  test('after the pod is deleted nothing of it remains on the node: netns, veth, OVS port, LSP', async () => {
+    const p = await running('a2');
+    const ns = podNetns(p);
+    const ports = async () => (await ovsVsctl('node1', 'list-ports', 'br-int')).split('\n').filter(Boolean);
+    const before = await ports();
+    await core.deleteNamespacedPod({ namespace: 'default', name: 'a2' });
+    await eventually(async () => expect(listNetns()).not.toContain(ns), 20_000);
+    await eventually(async () => expect((await ports()).length).toBe(before.length - 1));
+    const links = (await cluster.lab.chassis[0]!.exec('ip', ['-o', 'link', 'show'])).split('\n');
+    const veths = links.filter((l) => /_h@/.test(l)).length;
+    expect(veths).toBe((await ports()).filter((x) => x.endsWith('_h')).length);
+    await eventually(async () =>
+      expect(await cluster.lab.nbctl('--if-exists', 'get', 'Logical_Switch_Port', 'a2.default', 'name')).toBe(
+        '',
+      ),
+    );
+  });
+
+  test('a daemon killed and restarted does not disturb running pods; new pods work after it', async () => {
+    const [a1, b1] = [pods[0]!, pods[2]!];
+    const pinger = execa(
+      'ip',
+      ['netns', 'exec', podNetns(a1), 'ping', '-i', '0.1', '-c', '40', '-W', '1', b1.status!.podIP!],
+      {
+        reject: false,
+      },
+    );
+    await cluster.restartDaemon('node1');
+    const r = await pinger;
+    const lost = /(\d+)% packet loss/.exec(r.stdout)?.[1];
+    expect(Number(lost)).toBe(0);
+    await core.createNamespacedPod({ namespace: 'default', body: pod('after-restart', 'node1') });
+    const p = await running('after-restart');
+    expect((await inPod(p, 'ping', ['-c', '1', '-W', '2', b1.status!.podIP!])).exitCode).toBe(0);
+  });
+
+  test('after ovs-vswitchd is killed and restarted, pods and the node gateway regain connectivity', async () => {
+    const chassis = cluster.lab.chassis[1]!; // node2
+    const pid = chassis.pids()[1]!; // controller, vswitchd, ovsdb
+    expect(isAlive(pid)).toBe(true);
+    process.kill(pid, 'SIGKILL');
+    expect(await waitGone(pid, 5_000)).toBe(true);
+    await chassis.start();
+    const [a1, b1] = [pods[0]!, pods[2]!];
+    await eventually(async () => {
+      expect((await inPod(a1, 'ping', ['-c', '1', '-W', '1', b1.status!.podIP!])).exitCode).toBe(0);
+    }, 30_000);
+    await eventually(async () => {
+      const r = await execa(
+        'ip',
+        ['netns', 'exec', nodeOf('node2').netns, 'ping', '-c', '1', '-W', '1', a1.status!.podIP!],
+        {
+          reject: false,
+        },
+      );
+      expect(r.exitCode).toBe(0);
+    }, 30_000);
+  });
+});
