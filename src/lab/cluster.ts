@@ -28,10 +28,13 @@ export interface ClusterManifest {
   nbRemote: string;
   nodes: ClusterNode[];
   env: Record<string, string>;
+  daemonArgs: string[];
 }
 
 export interface ClusterOptions extends Pick<LabOptions, 'root' | 'encap'> {
   nodes?: number;
+  /** Extra flags for every node daemon (e.g. --address-timeout-ms 5000). */
+  daemonArgs?: string[];
   /** Run the lab kubelets and scheduler (default true); without them a test drives a runtime of its own. */
   kubelets?: boolean;
   /** Progress lines for a person watching (the lab CLI prints them). */
@@ -54,14 +57,19 @@ export class Cluster {
     say(`starting OVN: NB, SB, ovn-northd and ${n} nodes (ovsdb-server, ovs-vswitchd, ovn-controller each)`);
     const lab = await Lab.start({ nodes: n, northd: true, root: opts.root, encap: opts.encap });
     try {
-      return await Cluster.startOn(lab, say, opts.kubelets ?? true);
+      return await Cluster.startOn(lab, say, opts.kubelets ?? true, opts.daemonArgs ?? []);
     } catch (e) {
       await lab.stop();
       throw e;
     }
   }
 
-  private static async startOn(lab: Lab, say: (m: string) => void, withKubelets: boolean): Promise<Cluster> {
+  private static async startOn(
+    lab: Lab,
+    say: (m: string) => void,
+    withKubelets: boolean,
+    daemonArgs: string[],
+  ): Promise<Cluster> {
     const dir = lab.dir;
     const kubeconfig = join(dir, 'kubeconfig');
     const nbRemote = lab.central.nb.unixRemotes;
@@ -72,7 +80,7 @@ export class Cluster {
       socket: join(dir, c.name, 'ovnk', 'daemon.sock'),
       podNetnsPrefix: `ovnk-${lab.id}-p${i + 1}`,
     }));
-    const manifest: ClusterManifest = { dir, kubeconfig, nbRemote, nodes, env: lab.env };
+    const manifest: ClusterManifest = { dir, kubeconfig, nbRemote, nodes, env: lab.env, daemonArgs };
     writeFileSync(join(dir, 'cluster.json'), JSON.stringify(manifest, null, 2));
 
     say('starting the API server (embedded, with the kubeovn.io CRDs)');
@@ -124,7 +132,7 @@ export class Cluster {
           cacheDir: join(nodeDir, 'kubelet'),
           podNetnsPrefix: node.podNetnsPrefix,
         });
-        await startService(daemonSpec(dir, node, c.ovsSock));
+        await startService(daemonSpec(manifest, node, c.ovsSock));
       }),
     );
     if (!withKubelets) return new Cluster(lab, manifest);
@@ -151,7 +159,7 @@ export class Cluster {
       process.kill(pid, 'SIGKILL');
       await waitGone(pid, 5_000);
     }
-    await startService(daemonSpec(this.dir, this.manifest.nodes[i]!, chassis.ovsSock));
+    await startService(daemonSpec(this.manifest, this.manifest.nodes[i]!, chassis.ovsSock));
   }
 
   /** Ends every process of the cluster and removes its namespaces and directory. */
@@ -160,7 +168,8 @@ export class Cluster {
   }
 }
 
-function daemonSpec(dir: string, node: ClusterNode, ovsSock: string): ServiceSpec {
+function daemonSpec(m: ClusterManifest, node: ClusterNode, ovsSock: string): ServiceSpec {
+  const dir = m.dir;
   return {
     dir: join(dir, node.name, 'ovnk'),
     name: 'daemon',
@@ -176,6 +185,7 @@ function daemonSpec(dir: string, node: ClusterNode, ovsSock: string): ServiceSpe
       node.socket,
       '--node-netns',
       node.netns,
+      ...m.daemonArgs,
     ],
     readyLog: /"msg":"daemon started"/,
   };

@@ -1,5 +1,7 @@
 // The whole stack on a real two-node lab: API server, controller, a daemon and the CNI plugin per node,
 // lab kubelets that call the plugin as a runtime does, OVS/OVN with geneve tunnels. Pods really talk.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -14,7 +16,8 @@ let cluster: Cluster;
 let core: CoreV1Api;
 
 beforeAll(async () => {
-  cluster = await Cluster.start({ nodes: 2 });
+  // a short wait for the controller's annotations, so the "unknown pod" case answers quickly
+  cluster = await Cluster.start({ nodes: 2, daemonArgs: ['--address-timeout-ms', '4000'] });
   const kc = new KubeConfig();
   kc.loadFromFile(cluster.manifest.kubeconfig);
   core = kc.makeApiClient(CoreV1Api);
@@ -55,9 +58,10 @@ const ovsVsctl = (node: string, ...args: string[]) => {
   return c.vsctl(...args);
 };
 
-describe('pods on a real multi-node stack', () => {
-  let pods: V1Pod[] = [];
+/** a1, a2 (node1), b1 (node2), c2 (blue, node2): made by the first test, used by the later ones. */
+let pods: V1Pod[] = [];
 
+describe('pods on a real multi-node stack', () => {
   test('pods on the same node and on different nodes, in one subnet and across subnets, reach each other; nodes reach pods through ovn0 and pods reach nodes', async () => {
     await cluster.lab.nbctl('--wait=sb', 'sync');
     await core.createNamespacedPod({ namespace: 'default', body: pod('a1', 'node1') });
@@ -201,5 +205,135 @@ describe('pods on a real multi-node stack', () => {
       );
       expect(r.exitCode).toBe(0);
     }, 30_000);
+  });
+});
+
+/** Runs the built plugin as a runtime would: env and stdin; returns exit code and the parsed stdout. */
+async function plugin(env: Record<string, string>, conf: Record<string, unknown> = {}) {
+  const node = cluster.manifest.nodes[0]!;
+  const r = await execa(join(cluster.dir, 'cni', 'bin', 'ovnk'), [], {
+    env: { CNI_PATH: join(cluster.dir, 'cni', 'bin'), ...env },
+    extendEnv: false,
+    input: JSON.stringify({
+      cniVersion: '1.0.0',
+      name: 'ovnk',
+      type: 'ovnk',
+      server_socket: node.socket,
+      ...conf,
+    }),
+    reject: false,
+  });
+  return { code: r.exitCode, out: r.stdout ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined };
+}
+
+interface Sandbox {
+  namespace: string;
+  name: string;
+  containerId: string;
+  netns: string;
+  ifName: string;
+}
+
+/** The lab kubelet's records of node1's sandboxes (what a runtime knows about its attachments). */
+function sandboxes(): Sandbox[] {
+  const dir = join(cluster.dir, 'node1', 'ovnk', 'kubelet', 'sandboxes');
+  return readdirSync(dir).map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Sandbox);
+}
+
+describe('CNI commands against the real daemon', () => {
+  const cniArgs = (name: string, namespace = 'default') =>
+    `IgnoreUnknown=1;K8S_POD_NAMESPACE=${namespace};K8S_POD_NAME=${name}`;
+
+  test('the daemon socket is reachable by root only', () => {
+    const mode = statSync(cluster.manifest.nodes[0]!.socket).mode & 0o777;
+    expect(mode.toString(8)).toBe('600');
+  });
+
+  test('ADD fails with 101 when CNI_IFNAME already exists in the netns, and leaves nothing behind', async () => {
+    const ns = `ovnk-${cluster.lab.id}-x1`;
+    await execa('ip', ['netns', 'add', ns]);
+    await execa('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'other']);
+    const r = await plugin({
+      CNI_COMMAND: 'ADD',
+      CNI_CONTAINERID: 'dup0000000000000000',
+      CNI_NETNS: `/var/run/netns/${ns}`,
+      CNI_IFNAME: 'eth0',
+      CNI_ARGS: cniArgs('a1'),
+    });
+    expect(r.code).toBe(1);
+    expect(r.out).toMatchObject({ code: 101 });
+    expect(await ovsVsctl('node1', 'list-ports', 'br-int')).not.toMatch(/dup000000000_h/);
+    await execa('ip', ['netns', 'del', ns]);
+  });
+
+  test('ADD for a pod the controller never addresses: 11, try again later', async () => {
+    const ns = `ovnk-${cluster.lab.id}-x2`;
+    await execa('ip', ['netns', 'add', ns]);
+    const r = await plugin({
+      CNI_COMMAND: 'ADD',
+      CNI_CONTAINERID: 'ghost000000000000000',
+      CNI_NETNS: `/var/run/netns/${ns}`,
+      CNI_IFNAME: 'eth0',
+      CNI_ARGS: cniArgs('no-such-pod'),
+    });
+    expect(r.out).toMatchObject({ code: 11, msg: expect.stringMatching(/no-such-pod/) });
+    await execa('ip', ['netns', 'del', ns]);
+  });
+
+  test('CHECK passes on a running pod and reports what was changed behind its back', async () => {
+    const sb = sandboxes().find((x) => x.name === 'a1')!;
+    const env = {
+      CNI_COMMAND: 'CHECK',
+      CNI_CONTAINERID: sb.containerId,
+      CNI_NETNS: `/var/run/netns/${sb.netns}`,
+      CNI_IFNAME: sb.ifName,
+      CNI_ARGS: cniArgs('a1'),
+    };
+    expect((await plugin(env)).code).toBe(0);
+    await execa('ip', ['-n', sb.netns, 'link', 'set', 'dev', sb.ifName, 'mtu', '1300']);
+    try {
+      const r = await plugin(env);
+      expect(r.out).toMatchObject({ code: 104, msg: expect.stringMatching(/mtu|MTU/) });
+    } finally {
+      await execa('ip', ['-n', sb.netns, 'link', 'set', 'dev', sb.ifName, 'mtu', '1400']);
+    }
+  });
+
+  test('GC removes the attachments the runtime no longer lists, and only those; STATUS is ready; DEL repeats', async () => {
+    await core.createNamespacedPod({ namespace: 'default', body: pod('gc-me', 'node1') });
+    await running('gc-me');
+    const all = sandboxes();
+    const victim = all.find((x) => x.name === 'gc-me')!;
+    const keep = all.filter((x) => x !== victim);
+    const ports = async () =>
+      (await ovsVsctl('node1', 'list-ports', 'br-int')).split('\n').filter((p) => p.endsWith('_h'));
+    expect((await ports()).length).toBe(all.length);
+    const gc = await plugin(
+      { CNI_COMMAND: 'GC', CNI_PATH: join(cluster.dir, 'cni', 'bin') },
+      {
+        cniVersion: '1.1.0',
+        'cni.dev/valid-attachments': keep.map((x) => ({ containerID: x.containerId, ifname: x.ifName })),
+      },
+    );
+    expect(gc.code).toBe(0);
+    expect((await ports()).length).toBe(keep.length);
+    expect((await ports()).some((p) => victim.containerId.startsWith(p.slice(0, 12)))).toBe(false);
+    // everyone else is still connected
+    const a1 = await running('a1');
+    expect((await inPod(a1, 'ping', ['-c', '1', '-W', '2', pods[2]!.status!.podIP!])).exitCode).toBe(0);
+
+    const status = await plugin({ CNI_COMMAND: 'STATUS' }, { cniVersion: '1.1.0' });
+    expect(status.code).toBe(0);
+    for (let i = 0; i < 2; i++) {
+      const del = await plugin({
+        CNI_COMMAND: 'DEL',
+        CNI_CONTAINERID: victim.containerId,
+        CNI_NETNS: '',
+        CNI_IFNAME: victim.ifName,
+        CNI_ARGS: cniArgs('gc-me'),
+      });
+      expect(del.code).toBe(0);
+    }
+    await core.deleteNamespacedPod({ namespace: 'default', name: 'gc-me' });
   });
 });
