@@ -21,7 +21,14 @@ import { reconcileIpPool, writePoolStatus } from './ippools.ts';
 import { Ann } from './k8s/annotations.ts';
 import { ResourceCache } from './k8s/informer.ts';
 import { reuseConnections } from './k8s/keepalive.ts';
-import { type IpCr, type IpPool, KUBEOVN_GROUP, KUBEOVN_VERSION, type Subnet } from './k8s/types.ts';
+import {
+  type IpCr,
+  type IpPool,
+  KUBEOVN_GROUP,
+  KUBEOVN_VERSION,
+  type Subnet,
+  type Vpc,
+} from './k8s/types.ts';
 import { isConflict, Kube } from './kube.ts';
 import { reconcileNamespace } from './namespaces.ts';
 import { owners, vpcRows } from './nb/topology.ts';
@@ -30,7 +37,7 @@ import { reconcileNode } from './nodes.ts';
 import { podOwnerKey, reconcilePod } from './pods.ts';
 import { WorkQueue } from './queue.ts';
 import { admitDeleting, reconcileSubnet, writeStatus } from './subnets.ts';
-import { DEFAULT_VPC, reconcileDefaultVpc } from './vpcs.ts';
+import { DEFAULT_VPC, ensureDefaultVpc, reconcileVpc, routerOfVpc } from './vpcs.ts';
 
 /** Subnet status is written this long after an address change, so that a burst of pods costs one patch. */
 const STATUS_DELAY_MS = 500;
@@ -72,7 +79,8 @@ export class Controller {
     const custom = kc.makeApiClient(CustomObjectsApi);
     const nb = await NbWriter.create(nbClient);
     // queue hooks are bound once the queues exist; events before that are covered by the full enqueue
-    const hooks: Record<'subnet' | 'pod' | 'node' | 'namespace' | 'ippool', (key: string) => void> = {
+    const hooks: Record<'subnet' | 'pod' | 'node' | 'namespace' | 'ippool' | 'vpc', (key: string) => void> = {
+      vpc() {},
       ippool() {},
       subnet() {},
       pod() {},
@@ -123,13 +131,10 @@ export class Controller {
       ippools: new ResourceCache<IpPool>(kc, crPath('ippools'), listCr<IpPool>('ippools'), (k) =>
         hooks.ippool(k),
       ),
+      vpcs: new ResourceCache<Vpc>(kc, crPath('vpcs'), listCr<Vpc>('vpcs'), (k) => hooks.vpc(k)),
     };
     const c = new Controller(deps, nbClient);
 
-    const vpc = await nb.apply([
-      { owner: owners.vpc('ovn-cluster'), desired: vpcRows({ name: config.clusterRouter }) },
-    ]);
-    if (vpc.failed.length > 0) throw vpc.failed[0]!.error;
     await Promise.all([
       deps.subnets.start(),
       deps.pods.start(),
@@ -137,7 +142,18 @@ export class Controller {
       deps.namespaces.start(),
       deps.ips.start(),
       deps.ippools.start(),
+      deps.vpcs.start(),
     ]);
+    await ensureDefaultVpc(deps);
+    // every VPC's router exists before its subnets hang their ports on it; a router that is there already is
+    // left alone here (its routes and policies are the VPC queue's, which needs the subnets first)
+    const vpcNames = new Set([DEFAULT_VPC, ...deps.vpcs.list().map((v) => v.metadata!.name!)]);
+    for (const name of vpcNames) {
+      const router = routerOfVpc(deps, name);
+      if (nb.replica.byName('Logical_Router', router).length > 0) continue;
+      const r = await nb.apply([{ owner: owners.vpc(name), desired: vpcRows({ name: router }) }]);
+      if (r.failed.length > 0) throw r.failed[0]!.error;
+    }
     await c.ensureDefaultSubnets(custom);
 
     // IPAM learns every subnet before any allocation is rebuilt or made
@@ -171,8 +187,22 @@ export class Controller {
       ...workers,
       workers: 1,
       onDropped,
-      reconcile: () => reconcileDefaultVpc(deps),
+      reconcile: async (k) => {
+        const router = routerOfVpc(deps, k);
+        const had = nb.replica.byName('Logical_Router', router).length > 0;
+        const r = await reconcileVpc(deps, k);
+        // a router that is new: the subnets that waited for it get their turn
+        if (!had && nb.replica.byName('Logical_Router', router).length > 0)
+          for (const sn of deps.subnets.list())
+            if ((sn.spec?.vpc || DEFAULT_VPC) === k) subnetQ.add(sn.metadata!.name!);
+        return r;
+      },
     });
+    /** Peerings and status tie VPCs together: any change re-plans them all (there are few). */
+    const allVpcs = () => {
+      vpcQ.add(DEFAULT_VPC);
+      for (const v of deps.vpcs.list()) vpcQ.add(v.metadata!.name!);
+    };
     const subnetQ = new WorkQueue({
       ...workers,
       workers: 1,
@@ -182,7 +212,7 @@ export class Controller {
         // a subnet's namespace bindings, its pools and its VPC's list of subnets may have changed
         for (const ns of deps.namespaces.list()) namespaceQ.add(ns.metadata!.name!);
         for (const [pool, subnet] of deps.poolSubnet) if (subnet === k) ippoolQ.add(pool);
-        vpcQ.add(DEFAULT_VPC);
+        allVpcs();
         return r;
       },
     });
@@ -229,10 +259,14 @@ export class Controller {
     hooks.pod = (k) => podQ.add(k);
     hooks.node = (k) => nodeQ.add(k);
     hooks.ippool = (k) => ippoolQ.add(k);
+    hooks.vpc = (k) => {
+      vpcQ.add(k);
+      allVpcs();
+    };
 
     for (const s of deps.subnets.list()) subnetQ.add(s.metadata!.name!);
     for (const p of deps.ippools.list()) ippoolQ.add(p.metadata!.name!);
-    vpcQ.add(DEFAULT_VPC);
+    allVpcs();
     for (const n of deps.nodes.list()) nodeQ.add(n.metadata!.name!);
     for (const p of deps.pods.list()) podQ.add(`${p.metadata!.namespace}/${p.metadata!.name}`);
     // owners northbound still has whose objects are gone: releasing them is an ordinary reconcile
@@ -241,6 +275,7 @@ export class Controller {
       if (kind === 'pod' && a && b && !deps.pods.get(`${a}/${b}`)) podQ.add(`${a}/${b}`);
       if (kind === 'node' && a && !deps.nodes.get(a)) nodeQ.add(a);
       if (kind === 'subnet' && a && !deps.subnets.get(a)) subnetQ.add(a);
+      if (kind === 'vpc' && a && !deps.vpcs.get(a)) vpcQ.add(a);
     }
     for (const ip of deps.ips.list()) {
       const { podName, namespace } = ip.spec;
@@ -340,6 +375,7 @@ export class Controller {
       d.namespaces.stop(),
       d.ips.stop(),
       d.ippools.stop(),
+      d.vpcs.stop(),
     ]);
     this.nbClient.close();
   }

@@ -4,7 +4,7 @@ import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Ipam } from '../ipam/index.ts';
 import type { Config } from './config.ts';
 import type { ResourceCache } from './k8s/informer.ts';
-import type { IpCr, IpPool, Subnet } from './k8s/types.ts';
+import type { IpCr, IpPool, Subnet, Vpc } from './k8s/types.ts';
 import type { Kube } from './kube.ts';
 import type { NbWriter } from './nb/writer.ts';
 import type { FormattedSubnet } from './subnet-spec.ts';
@@ -28,6 +28,7 @@ export interface Deps {
   namespaces: ResourceCache<V1Namespace>;
   ips: ResourceCache<IpCr>;
   ippools: ResourceCache<IpPool>;
+  vpcs: ResourceCache<Vpc>;
   /** Subnets that passed validation and are in IPAM, by name. */
   valid: Map<string, FormattedSubnet>;
   /** IPPools admitted into IPAM, with the subnet each was set in. */

@@ -151,12 +151,18 @@ export class Kube {
       .catch(() => undefined); // an Event is best effort: never fail a reconcile over it
   }
 
-  /** Adds or removes the subnet finalizer with a merge patch of the whole list. */
-  async setFinalizer(obj: KubernetesObject, present: boolean): Promise<void> {
+  /**
+   * Adds or removes our finalizer on a cluster-scoped kubeovn.io object (subnets, vpcs) with a merge patch
+   * of the whole list.
+   */
+  async setFinalizer(obj: KubernetesObject, present: boolean, plural = 'subnets'): Promise<void> {
     const list = obj.metadata?.finalizers ?? [];
     const has = list.includes(FINALIZER);
     if (has === present) return;
     const finalizers = present ? [...list, FINALIZER] : list.filter((f) => f !== FINALIZER);
-    await this.patchSubnet(obj.metadata!.name!, { metadata: { finalizers } });
+    await this.custom.patchClusterCustomObject(
+      { ...this.cr(plural, obj.metadata!.name!), body: { metadata: { finalizers } } },
+      mergePatch,
+    );
   }
 }

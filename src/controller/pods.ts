@@ -11,7 +11,7 @@ import type { Deps } from './deps.ts';
 import { poolsOfNamespace } from './ippools.ts';
 import { Ann } from './k8s/annotations.ts';
 import { owners, podRows } from './nb/topology.ts';
-import type { Outcome } from './subnets.ts';
+import { type Outcome, routerOf } from './subnets.ts';
 
 /** The IPAM owner key and IP CR name of a pod: "<pod>.<namespace>", as Kube-OVN names them. */
 export function podOwnerKey(namespace: string, name: string): string {
@@ -82,6 +82,11 @@ export function chooseAddressSource(d: Deps, pod: V1Pod): AddressSource {
   }
   for (const name of [...d.valid.keys()].sort()) {
     if (d.subnets.get(name)?.spec.namespaces?.includes(ns)) return { subnet: name, candidates };
+  }
+  // a VPC bound to the namespace: its default subnet
+  for (const v of d.vpcs.list()) {
+    const def = v.spec?.defaultSubnet;
+    if (def && v.spec?.namespaces?.includes(ns)) return { subnet: validSubnet(d, def), candidates };
   }
   return { subnet: d.config.defaultSubnet.name, candidates };
 }
@@ -158,7 +163,7 @@ export async function reconcilePod(
 
   const changes = annotationChanges(ann, {
     ...addressAnnotations(alloc, f),
-    [Ann.logicalRouter]: d.config.clusterRouter,
+    [Ann.logicalRouter]: routerOf(d, f),
     [Ann.routed]: 'true',
   });
   if (changes) await d.kube.patchPodAnnotations(namespace, name, changes);

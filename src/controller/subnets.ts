@@ -6,6 +6,7 @@ import { condition, patchStatusIfChanged } from './k8s/status.ts';
 import type { Condition, Subnet } from './k8s/types.ts';
 import { defaultRouteRows, owners, subnetRows } from './nb/topology.ts';
 import { type FormattedSubnet, formatSubnet, overlapping, SubnetInvalid } from './subnet-spec.ts';
+import { DEFAULT_VPC, routerOfVpc } from './vpcs.ts';
 
 export type Outcome = { requeueAfterMs: number } | undefined;
 
@@ -22,7 +23,7 @@ async function patchSubnetStatus(
 
 /** The router a subnet's switch hangs off: the default VPC's, or the custom VPC's of the same name. */
 export function routerOf(d: Deps, f: FormattedSubnet): string {
-  return f.vpc === 'ovn-cluster' ? d.config.clusterRouter : f.vpc;
+  return routerOfVpc(d, f.vpc);
 }
 
 export async function reconcileSubnet(d: Deps, name: string): Promise<Outcome> {
@@ -32,6 +33,8 @@ export async function reconcileSubnet(d: Deps, name: string): Promise<Outcome> {
   let f: FormattedSubnet;
   try {
     f = formatSubnet(s, 'ovn-cluster');
+    if (f.vpc !== DEFAULT_VPC && !d.vpcs.get(f.vpc))
+      throw new SubnetInvalid('VpcNotFound', `VPC ${f.vpc} does not exist`);
     const clash = overlapping(f, [...d.valid.values()]);
     if (clash)
       throw new SubnetInvalid(

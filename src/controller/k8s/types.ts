@@ -57,10 +57,32 @@ export interface IpPool extends KubernetesObject {
   status?: Record<string, unknown> & { conditions?: Condition[] };
 }
 
+export interface VpcStaticRoute {
+  policy?: 'policySrc' | 'policyDst';
+  cidr: string;
+  nextHopIP: string;
+}
+
+export interface VpcPolicyRoute {
+  priority: number;
+  match: string;
+  action: 'allow' | 'drop' | 'reroute';
+  nextHopIP?: string;
+}
+
+export interface VpcPeering {
+  remoteVpc: string;
+  /** This side's address on the link between the two routers, with its prefix ("169.254.0.1/30"). */
+  localConnectIP: string;
+}
+
 export interface Vpc extends KubernetesObject {
   spec: {
     defaultSubnet?: string;
     namespaces?: string[];
+    staticRoutes?: VpcStaticRoute[];
+    policyRoutes?: VpcPolicyRoute[];
+    vpcPeerings?: VpcPeering[];
   };
   status?: Record<string, unknown> & { conditions?: Condition[] };
 }
