@@ -465,6 +465,14 @@ export function builtinResources(serviceIPs: ServiceIPs): ResourceInfo[] {
       namespaced: true,
     }),
     makeInfo({
+      group: 'apps',
+      plural: 'statefulsets',
+      kind: 'StatefulSet',
+      namespaced: true,
+      shortNames: ['sts'],
+      generation: true,
+    }),
+    makeInfo({
       group: 'networking.k8s.io',
       plural: 'networkpolicies',
       kind: 'NetworkPolicy',

@@ -5,12 +5,15 @@
 // address is handed out; then start the work queues with every key Kubernetes or northbound knows of, so
 // objects that vanished while the controller was down are released like any other change.
 import {
+  AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
   type KubeConfig,
+  type KubernetesObject,
   type V1Namespace,
   type V1Node,
   type V1Pod,
+  type V1StatefulSet,
 } from '@kubernetes/client-node';
 import { Ipam } from '../ipam/index.ts';
 import type { Tables } from '../ovsdb/generated/ovn-nb.ts';
@@ -29,14 +32,18 @@ import {
   type Subnet,
   type Vpc,
 } from './k8s/types.ts';
-import { isConflict, Kube } from './kube.ts';
+import { KeyedLock } from './keyed-lock.ts';
+import { isConflict, isNotFound, Kube } from './kube.ts';
 import { reconcileNamespace } from './namespaces.ts';
 import { owners, vpcRows } from './nb/topology.ts';
 import { NbWriter } from './nb/writer.ts';
 import { reconcileNode } from './nodes.ts';
 import { podOwnerKey, reconcilePod } from './pods.ts';
 import { WorkQueue } from './queue.ts';
+import { reconcileStatefulSet } from './statefulsets.ts';
 import { admitDeleting, reconcileSubnet, writeStatus } from './subnets.ts';
+import type { Migration } from './vm-migration.ts';
+import { reconcileVm } from './vms.ts';
 import { DEFAULT_VPC, ensureDefaultVpc, reconcileVpc, routerOfVpc } from './vpcs.ts';
 
 /** Subnet status is written this long after an address change, so that a burst of pods costs one patch. */
@@ -77,9 +84,21 @@ export class Controller {
     const kc = reuseConnections(opts.kc);
     const core = kc.makeApiClient(CoreV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
+    const apps = kc.makeApiClient(AppsV1Api);
+    const kubevirtPath = (plural: string) => `/apis/kubevirt.io/v1/${plural}`;
+    const listKubevirt = (plural: string) => async () =>
+      (await custom.listClusterCustomObject({ group: 'kubevirt.io', version: 'v1', plural })) as {
+        items: never[];
+      };
     const nb = await NbWriter.create(nbClient);
     // queue hooks are bound once the queues exist; events before that are covered by the full enqueue
-    const hooks: Record<'subnet' | 'pod' | 'node' | 'namespace' | 'ippool' | 'vpc', (key: string) => void> = {
+    const hooks: Record<
+      'subnet' | 'pod' | 'node' | 'namespace' | 'ippool' | 'vpc' | 'sts' | 'vm' | 'vmim',
+      (key: string) => void
+    > = {
+      sts() {},
+      vm() {},
+      vmim() {},
       vpc() {},
       ippool() {},
       subnet() {},
@@ -132,6 +151,32 @@ export class Controller {
         hooks.ippool(k),
       ),
       vpcs: new ResourceCache<Vpc>(kc, crPath('vpcs'), listCr<Vpc>('vpcs'), (k) => hooks.vpc(k)),
+      statefulsets: new ResourceCache<V1StatefulSet>(
+        kc,
+        '/apis/apps/v1/statefulsets',
+        () => apps.listStatefulSetForAllNamespaces(),
+        (k) => hooks.sts(k),
+      ),
+      kubevirt: await servesKubevirt(custom),
+      vms: new ResourceCache<KubernetesObject>(
+        kc,
+        kubevirtPath('virtualmachines'),
+        listKubevirt('virtualmachines'),
+        (k) => hooks.vm(k),
+      ),
+      vmis: new ResourceCache<KubernetesObject>(
+        kc,
+        kubevirtPath('virtualmachineinstances'),
+        listKubevirt('virtualmachineinstances'),
+        (k) => hooks.vm(k),
+      ),
+      vmims: new ResourceCache<Migration>(
+        kc,
+        kubevirtPath('virtualmachineinstancemigrations'),
+        listKubevirt('virtualmachineinstancemigrations'),
+        (k) => hooks.vmim(k),
+      ),
+      locks: new KeyedLock(),
     };
     const c = new Controller(deps, nbClient);
 
@@ -143,6 +188,8 @@ export class Controller {
       deps.ips.start(),
       deps.ippools.start(),
       deps.vpcs.start(),
+      deps.statefulsets.start(),
+      ...(deps.kubevirt ? [deps.vms.start(), deps.vmis.start(), deps.vmims.start()] : []),
     ]);
     await ensureDefaultVpc(deps);
     // every VPC's router exists before its subnets hang their ports on it; a router that is there already is
@@ -241,6 +288,17 @@ export class Controller {
       reconcile: (k) => reconcilePod(deps, k, (subnet) => subnetStatusQ.addAfter(subnet, STATUS_DELAY_MS)),
     });
     const nodeQ = new WorkQueue({ ...workers, onDropped, reconcile: (k) => reconcileNode(deps, k) });
+    const vmQ = new WorkQueue({
+      ...workers,
+      onDropped,
+      reconcile: (k) => reconcileVm(deps, k, (subnet) => subnetStatusQ.addAfter(subnet, STATUS_DELAY_MS)),
+    });
+    const stsQ = new WorkQueue({
+      ...workers,
+      onDropped,
+      reconcile: (k) =>
+        reconcileStatefulSet(deps, k, (subnet) => subnetStatusQ.addAfter(subnet, STATUS_DELAY_MS)),
+    });
     const subnetStatusQ = new WorkQueue({
       workers: 1,
       maxAttempts: 5,
@@ -253,12 +311,22 @@ export class Controller {
         }
       },
     });
-    c.queues.push(subnetQ, ippoolQ, podQ, nodeQ, subnetStatusQ, namespaceQ, vpcQ);
+    c.queues.push(subnetQ, ippoolQ, podQ, nodeQ, vmQ, stsQ, subnetStatusQ, namespaceQ, vpcQ);
     hooks.namespace = (k) => namespaceQ.add(k);
     hooks.subnet = (k) => subnetQ.add(k);
     hooks.pod = (k) => podQ.add(k);
     hooks.node = (k) => nodeQ.add(k);
     hooks.ippool = (k) => ippoolQ.add(k);
+    hooks.sts = (k) => stsQ.add(k);
+    hooks.vm = (k) => vmQ.add(k);
+    // a migration moves a VM's port: its launcher pods are re-planned
+    hooks.vmim = (k) => {
+      const m = deps.vmims.get(k);
+      const [ns] = k.split('/');
+      const vm = m?.spec?.vmiName;
+      for (const p of deps.pods.list(ns))
+        if (vm && p.metadata?.annotations?.[Ann.virtualMachine] === vm) podQ.add(`${ns}/${p.metadata!.name}`);
+    };
     hooks.vpc = (k) => {
       vpcQ.add(k);
       allVpcs();
@@ -276,10 +344,13 @@ export class Controller {
       if (kind === 'node' && a && !deps.nodes.get(a)) nodeQ.add(a);
       if (kind === 'subnet' && a && !deps.subnets.get(a)) subnetQ.add(a);
       if (kind === 'vpc' && a && !deps.vpcs.get(a)) vpcQ.add(a);
+      if (kind === 'vm' && a && b) vmQ.add(`${a}/${b}`);
     }
     for (const ip of deps.ips.list()) {
-      const { podName, namespace } = ip.spec;
-      if (namespace && !deps.pods.get(`${namespace}/${podName}`)) podQ.add(`${namespace}/${podName}`);
+      const { podName, namespace, podType } = ip.spec;
+      if (podType === 'VirtualMachine') vmQ.add(`${namespace}/${podName}`);
+      else if (podType === 'StatefulSet') stsQ.add(`${namespace}/${podName.replace(/-\d+$/, '')}`);
+      else if (namespace && !deps.pods.get(`${namespace}/${podName}`)) podQ.add(`${namespace}/${podName}`);
     }
     log.info({ subnets: deps.valid.size, allocations: deps.ipam.allocations().length }, 'controller started');
     return c;
@@ -376,7 +447,27 @@ export class Controller {
       d.ips.stop(),
       d.ippools.stop(),
       d.vpcs.stop(),
+      d.statefulsets.stop(),
+      d.vms.stop(),
+      d.vmis.stop(),
+      d.vmims.stop(),
     ]);
     this.nbClient.close();
+  }
+}
+
+/** Whether KubeVirt's API is served (its CRDs installed); without it VM-owned pods are ordinary pods. */
+async function servesKubevirt(custom: CustomObjectsApi): Promise<boolean> {
+  try {
+    await custom.listClusterCustomObject({
+      group: 'kubevirt.io',
+      version: 'v1',
+      plural: 'virtualmachines',
+      limit: 1,
+    });
+    return true;
+  } catch (e) {
+    if (isNotFound(e)) return false;
+    throw e;
   }
 }

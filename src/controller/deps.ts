@@ -1,13 +1,15 @@
 // What every reconciler works with: the caches it reads, the IPAM and northbound writer it changes, the
 // Kubernetes writer and the configuration.
-import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Namespace, V1Node, V1Pod, V1StatefulSet } from '@kubernetes/client-node';
 import type { Ipam } from '../ipam/index.ts';
 import type { Config } from './config.ts';
 import type { ResourceCache } from './k8s/informer.ts';
 import type { IpCr, IpPool, Subnet, Vpc } from './k8s/types.ts';
+import type { KeyedLock } from './keyed-lock.ts';
 import type { Kube } from './kube.ts';
 import type { NbWriter } from './nb/writer.ts';
 import type { FormattedSubnet } from './subnet-spec.ts';
+import type { Migration } from './vm-migration.ts';
 
 export interface Logger {
   info(obj: object, msg?: string): void;
@@ -29,6 +31,14 @@ export interface Deps {
   ips: ResourceCache<IpCr>;
   ippools: ResourceCache<IpPool>;
   vpcs: ResourceCache<Vpc>;
+  statefulsets: ResourceCache<V1StatefulSet>;
+  /** Whether the cluster serves KubeVirt's API (checked at start); without it the caches below stay empty. */
+  kubevirt: boolean;
+  vms: ResourceCache<KubernetesObject>;
+  vmis: ResourceCache<KubernetesObject>;
+  vmims: ResourceCache<Migration>;
+  /** Per-address serialisation (a VM's launcher pods). */
+  locks: KeyedLock;
   /** Subnets that passed validation and are in IPAM, by name. */
   valid: Map<string, FormattedSubnet>;
   /** IPPools admitted into IPAM, with the subnet each was set in. */

@@ -11,7 +11,11 @@ import type { Deps } from './deps.ts';
 import { poolsOfNamespace } from './ippools.ts';
 import { Ann } from './k8s/annotations.ts';
 import { owners, podRows } from './nb/topology.ts';
+import { releaseOwner } from './release.ts';
+import { stsKeepsAddress } from './statefulsets.ts';
 import { type Outcome, routerOf } from './subnets.ts';
+import { vmPortOptions } from './vm-migration.ts';
+import { type AddressOwner, addressOwner } from './workload.ts';
 
 /** The IPAM owner key and IP CR name of a pod: "<pod>.<namespace>", as Kube-OVN names them. */
 export function podOwnerKey(namespace: string, name: string): string {
@@ -123,8 +127,22 @@ export async function reconcilePod(
     return undefined;
   }
   if (pod.spec?.hostNetwork) return undefined;
+  const who = addressOwner(pod, d.kubevirt);
+  // a VM's launcher pods share one address and one port: one of them at a time
+  return who.kind === 'vm'
+    ? d.locks.run(who.key, () => addressPod(d, pod, who, touched))
+    : addressPod(d, pod, who, touched);
+}
 
-  const owner = podOwnerKey(namespace, name);
+async function addressPod(
+  d: Deps,
+  pod: V1Pod,
+  who: AddressOwner,
+  touched: (subnet: string) => void,
+): Promise<Outcome> {
+  const namespace = pod.metadata!.namespace!;
+  const name = pod.metadata!.name!;
+  const owner = who.key;
   const ann = pod.metadata?.annotations ?? {};
   let subnet: string;
   let alloc: ReturnType<Deps['ipam']['allocate']>;
@@ -142,21 +160,39 @@ export async function reconcilePod(
     if (!(e instanceof IpamError) && !(e instanceof PodAddressError)) throw e;
     const reason = e instanceof PodAddressError ? e.reason : e.code;
     await d.kube.event(pod, 'Warning', 'AcquireAddressFailed', `${reason}: ${e.message}`);
-    d.log.warn({ pod: key, reason, err: e.message }, 'no address for pod');
+    d.log.warn({ pod: `${namespace}/${name}`, reason, err: e.message }, 'no address for pod');
     return undefined; // bad input: retrying would not help; a change of the pod brings it back
   }
 
   const f = d.valid.get(subnet)!;
   const ips = addressesOf(alloc);
-  const who = { podName: name, namespace, nodeName: pod.spec?.nodeName ?? '' };
-  await d.kube.upsertIp(ipRecord(owner, alloc, who), d.ips.get(owner));
+  const record = ipRecord(owner, alloc, {
+    podName: who.vm ?? name,
+    namespace,
+    nodeName: pod.spec?.nodeName ?? '',
+  });
+  record.spec.podType = who.podType;
+  await d.kube.upsertIp(record, d.ips.get(owner));
 
   const portSecurity =
     ann[Ann.portSecurity] === undefined ? d.config.portSecurityByDefault : ann[Ann.portSecurity] === 'true';
+  const options =
+    who.kind === 'vm'
+      ? vmPortOptions(d.vmims.list(), namespace, who.vm!, vmNode(d, namespace, who.vm!, pod))
+      : {};
   const r = await d.nb.apply([
     {
-      owner: owners.pod(namespace, name),
-      desired: podRows({ namespace, pod: name, subnet, mac: alloc.mac, ips, portSecurity }),
+      owner: who.nbOwner,
+      desired: podRows({
+        namespace,
+        pod: who.vm ?? name,
+        subnet,
+        mac: alloc.mac,
+        ips,
+        portSecurity,
+        portName: who.lsp,
+        options,
+      }),
     },
   ]);
   if (r.failed.length > 0) throw r.failed[0]!.error;
@@ -164,13 +200,29 @@ export async function reconcilePod(
   const changes = annotationChanges(ann, {
     ...addressAnnotations(alloc, f),
     [Ann.logicalRouter]: routerOf(d, f),
+    ...(who.vm ? { [Ann.virtualMachine]: who.vm } : {}),
     [Ann.routed]: 'true',
   });
   if (changes) await d.kube.patchPodAnnotations(namespace, name, changes);
   return undefined;
 }
 
-/** Releases whatever a pod held: its port, its IP CR, its addresses. Safe to repeat. */
+/** The node of a VM's newest live launcher pod (the one its port should be bound on). */
+function vmNode(d: Deps, namespace: string, vm: string, fallback: V1Pod): string | undefined {
+  const live = d.pods
+    .list(namespace)
+    .filter((p) => !isDone(p) && addressOwner(p, d.kubevirt).vm === vm && p.spec?.nodeName)
+    .sort((a, b) =>
+      String(a.metadata?.creationTimestamp ?? '').localeCompare(String(b.metadata?.creationTimestamp ?? '')),
+    );
+  return live[live.length - 1]?.spec?.nodeName ?? fallback.spec?.nodeName;
+}
+
+/**
+ * Releases whatever a pod held: its port, its IP CR, its addresses. Safe to repeat. A StatefulSet pod whose
+ * ordinal is still wanted keeps them for the pod that replaces it; a VM's launcher pod never held them (the
+ * VM does: see vms.ts).
+ */
 export async function releasePod(
   d: Deps,
   namespace: string,
@@ -178,7 +230,8 @@ export async function releasePod(
   touched: (subnet: string) => void,
 ): Promise<void> {
   const owner = podOwnerKey(namespace, name);
-  await d.nb.apply([{ owner: owners.pod(namespace, name), desired: [] }]);
-  await d.kube.deleteIp(owner);
-  for (const subnet of d.valid.keys()) if (d.ipam.release(subnet, owner)) touched(subnet);
+  const ip = d.ips.get(owner);
+  // a VM's record (named "<vm>.<ns>") is the VM's to give back, never a pod's of the same name
+  if (ip?.spec.podType === 'VirtualMachine' || stsKeepsAddress(d, ip)) return;
+  await releaseOwner(d, owner, owners.pod(namespace, name), touched);
 }

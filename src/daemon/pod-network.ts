@@ -4,6 +4,7 @@
 // CHECK compares; GC removes attachments the runtime no longer has. Work for one attachment is serialised.
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../controller/deps.ts';
+import { Ann } from '../controller/k8s/annotations.ts';
 import { VENDOR, VENDOR_KEY } from '../controller/nb/ownership.ts';
 import { podPortName } from '../controller/nb/topology.ts';
 import { announcePodAddresses } from './address-announce.ts';
@@ -109,7 +110,7 @@ export class PodNetwork {
       );
     }
     const tIf = performance.now();
-    const lsp = podPortName(req.podNamespace, req.podName);
+    const lsp = portNameOf(pod, req);
     try {
       await this.o.ovs.ensurePort({
         name: hostIf,
@@ -233,7 +234,7 @@ export class PodNetwork {
       const iface = this.o.ovs.iface(hostIf);
       if (!iface) problems.push(`port ${hostIf} is not on br-int`);
       else {
-        const lsp = podPortName(req.podNamespace, req.podName);
+        const lsp = portNameOf(pod, req);
         if (iface.external_ids['iface-id'] !== lsp)
           problems.push(`port ${hostIf} is bound to ${iface.external_ids['iface-id']}`);
         if (iface.external_ids['ovn-installed'] !== 'true')
@@ -279,4 +280,10 @@ export class PodNetwork {
     if (removed.length > 0) this.o.log.info({ removed }, 'cni gc');
     return removed;
   }
+}
+
+/** The pod's logical switch port: "<pod>.<ns>", or "<vm>.<ns>" for a KubeVirt VM's launcher pod. */
+function portNameOf(pod: V1Pod, req: CniRequest): string {
+  const vm = pod.metadata?.annotations?.[Ann.virtualMachine];
+  return vm ? `${vm}.${req.podNamespace}` : podPortName(req.podNamespace, req.podName);
 }

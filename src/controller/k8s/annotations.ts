@@ -14,4 +14,5 @@ export const Ann = {
   portSecurity: `${P}port_security`,
   excludeIps: `${P}exclude_ips`,
   portName: `${P}port_name`,
+  virtualMachine: `${P}virtualmachine`,
 } as const;

@@ -15,6 +15,8 @@ export const owners = {
   subnet: (name: string) => `subnet/${name}`,
   node: (name: string) => `node/${name}`,
   pod: (namespace: string, name: string) => `pod/${namespace}/${name}`,
+  /** A KubeVirt VM: its port outlives its launcher pods. */
+  vm: (namespace: string, name: string) => `vm/${namespace}/${name}`,
 };
 
 const ids = {
@@ -185,6 +187,10 @@ export interface PodPortState {
   mac: string;
   ips: string[];
   portSecurity: boolean;
+  /** The port's name when it is not "<pod>.<ns>" (a VM's "<vm>.<ns>"). */
+  portName?: string;
+  /** LSP options (a VM's requested-chassis and activation-strategy during live migration). */
+  options?: Record<string, string>;
 }
 
 export function podPortName(namespace: string, pod: string): string {
@@ -192,16 +198,16 @@ export function podPortName(namespace: string, pod: string): string {
 }
 
 export function podRows(p: PodPortState): DesiredRow[] {
-  return [
-    portRow({
-      name: podPortName(p.namespace, p.pod),
-      subnet: p.subnet,
-      mac: p.mac,
-      ips: p.ips,
-      portSecurity: p.portSecurity,
-      externalIds: { pod: `${p.namespace}/${p.pod}` },
-    }),
-  ];
+  const row = portRow({
+    name: p.portName ?? podPortName(p.namespace, p.pod),
+    subnet: p.subnet,
+    mac: p.mac,
+    ips: p.ips,
+    portSecurity: p.portSecurity,
+    externalIds: { pod: `${p.namespace}/${p.pod}` },
+  });
+  row.columns.options = p.options ?? {};
+  return [row];
 }
 
 export interface NodePortState {

@@ -48,7 +48,11 @@ export function pod(name: string, annotations: Record<string, string> = {}, name
   };
 }
 
-export function useControllerStack(namespaces: string[] = []): ControllerStack {
+/**
+ * @param namespaces created before the controller starts
+ * @param manifests more manifests for the API server (e.g. KubeVirt's CRDs)
+ */
+export function useControllerStack(namespaces: string[] = [], manifests: string[] = []): ControllerStack {
   const ctx = useLab({ northd: true });
   let api: ApiServer | undefined;
   let kc: KubeConfig;
@@ -59,7 +63,7 @@ export function useControllerStack(namespaces: string[] = []): ControllerStack {
     Controller.start({ kc, config: { ...DEFAULTS, nbRemotes: ctx.lab.central.nb.unixRemotes } });
 
   beforeAll(async () => {
-    api = await startApiServer({ port: 0, manifests: [crds] });
+    api = await startApiServer({ port: 0, manifests: [crds, ...manifests] });
     kc = new KubeConfig();
     kc.loadFromString(api.kubeconfig);
     core = kc.makeApiClient(CoreV1Api);
