@@ -33,6 +33,8 @@ export interface ClusterManifest {
 
 export interface ClusterOptions extends Pick<LabOptions, 'root' | 'encap'> {
   nodes?: number;
+  /** More manifests for the API server, besides the kubeovn.io CRDs (e.g. KubeVirt's CRDs in tests). */
+  manifests?: string[];
   /** Extra flags for every node daemon (e.g. --address-timeout-ms 5000). */
   daemonArgs?: string[];
   /** Run the lab kubelets and scheduler (default true); without them a test drives a runtime of its own. */
@@ -57,7 +59,13 @@ export class Cluster {
     say(`starting OVN: NB, SB, ovn-northd and ${n} nodes (ovsdb-server, ovs-vswitchd, ovn-controller each)`);
     const lab = await Lab.start({ nodes: n, northd: true, root: opts.root, encap: opts.encap });
     try {
-      return await Cluster.startOn(lab, say, opts.kubelets ?? true, opts.daemonArgs ?? []);
+      return await Cluster.startOn(
+        lab,
+        say,
+        opts.kubelets ?? true,
+        opts.daemonArgs ?? [],
+        opts.manifests ?? [],
+      );
     } catch (e) {
       await lab.stop();
       throw e;
@@ -69,6 +77,7 @@ export class Cluster {
     say: (m: string) => void,
     withKubelets: boolean,
     daemonArgs: string[],
+    manifests: string[],
   ): Promise<Cluster> {
     const dir = lab.dir;
     const kubeconfig = join(dir, 'kubeconfig');
@@ -97,6 +106,7 @@ export class Cluster {
         join(dir, 'apiserver-state.json'),
         '--manifests',
         join(repoRoot, 'deploy/crds'),
+        ...manifests.flatMap((m) => ['--manifests', m]),
       ],
       env: { LOG_LEVEL: 'warn' },
       readyLog: /kubeconfig written/,
@@ -191,16 +201,16 @@ function daemonSpec(m: ClusterManifest, node: ClusterNode, ovsSock: string): Ser
   };
 }
 
-/** The network configuration a node's runtime uses: our plugin, then portmap, as a real install chains it. */
+/**
+ * The network configuration a node's runtime uses: the one the install puts on every node
+ * (deploy/cni/10-ovnk.conflist: our plugin, then portmap), with this node's daemon socket.
+ */
 export function conflist(socket: string): Record<string, unknown> {
-  return {
-    cniVersion: '1.0.0',
-    name: 'ovnk',
-    plugins: [
-      { type: 'ovnk', server_socket: socket },
-      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
-    ],
+  const installed = JSON.parse(readFileSync(join(repoRoot, 'deploy/cni/10-ovnk.conflist'), 'utf8')) as {
+    plugins: Record<string, unknown>[];
   };
+  for (const plugin of installed.plugins) if (plugin.type === 'ovnk') plugin.server_socket = socket;
+  return installed;
 }
 
 export function readClusterManifest(dir: string): ClusterManifest {
