@@ -7,9 +7,19 @@ import { isIP } from 'node:net';
 import type { V1Pod } from '@kubernetes/client-node';
 import { IpamError } from '../ipam/index.ts';
 import { addressAnnotations, addressesOf, annotationChanges, ipRecord } from './allocation.ts';
+import {
+  type AttachmentRequest,
+  AttachmentSyntaxError,
+  attachmentKey,
+  attachmentOwner,
+  NETWORKS_ANNOTATION,
+  parseNetworks,
+  providerOf,
+} from './attachments.ts';
 import type { Deps } from './deps.ts';
 import { poolsOfNamespace } from './ippools.ts';
 import { Ann } from './k8s/annotations.ts';
+import type { DesiredRow } from './nb/plan.ts';
 import { owners, podRows } from './nb/topology.ts';
 import { releaseOwner } from './release.ts';
 import { stsKeepsAddress } from './statefulsets.ts';
@@ -85,7 +95,10 @@ export function chooseAddressSource(d: Deps, pod: V1Pod): AddressSource {
     if (pool) return { subnet: validSubnet(d, d.poolSubnet.get(pool)!), pool };
   }
   for (const name of [...d.valid.keys()].sort()) {
-    if (d.subnets.get(name)?.spec.namespaces?.includes(ns)) return { subnet: name, candidates };
+    const spec = d.subnets.get(name)?.spec;
+    // subnets of attachment networks (provider "<nad>.<ns>.ovn") never serve a pod's first interface
+    if (spec?.namespaces?.includes(ns) && (spec.provider ?? 'ovn') === 'ovn')
+      return { subnet: name, candidates };
   }
   // a VPC bound to the namespace: its default subnet
   for (const v of d.vpcs.list()) {
@@ -180,27 +193,34 @@ async function addressPod(
     who.kind === 'vm'
       ? vmPortOptions(d.vmims.list(), namespace, who.vm!, vmNode(d, namespace, who.vm!, pod))
       : {};
+  const extra = who.kind === 'vm' ? undefined : await addressAttachments(d, pod, portSecurity, touched);
   const r = await d.nb.apply([
     {
       owner: who.nbOwner,
-      desired: podRows({
-        namespace,
-        pod: who.vm ?? name,
-        subnet,
-        mac: alloc.mac,
-        ips,
-        portSecurity,
-        portName: who.lsp,
-        options,
-      }),
+      desired: [
+        ...podRows({
+          namespace,
+          pod: who.vm ?? name,
+          subnet,
+          mac: alloc.mac,
+          ips,
+          portSecurity,
+          portName: who.lsp,
+          options,
+        }),
+        ...(extra?.rows ?? []),
+      ],
     },
   ]);
   if (r.failed.length > 0) throw r.failed[0]!.error;
+  // attachments no longer listed: their ports went with the transaction above, their addresses go now
+  for (const old of extra?.stale ?? []) await releaseOwner(d, old, undefined, touched);
 
   const changes = annotationChanges(ann, {
     ...addressAnnotations(alloc, f),
     [Ann.logicalRouter]: routerOf(d, f),
     ...(who.vm ? { [Ann.virtualMachine]: who.vm } : {}),
+    ...extra?.annotations,
     [Ann.routed]: 'true',
   });
   if (changes) await d.kube.patchPodAnnotations(namespace, name, changes);
@@ -234,4 +254,96 @@ export async function releasePod(
   // a VM's record (named "<vm>.<ns>") is the VM's to give back, never a pod's of the same name
   if (ip?.spec.podType === 'VirtualMachine' || stsKeepsAddress(d, ip)) return;
   await releaseOwner(d, owner, owners.pod(namespace, name), touched);
+  for (const a of attachmentRecords(d, namespace, name))
+    await releaseOwner(d, a, owners.pod(namespace, name), touched);
+}
+
+/** The IP CRs of a pod's attachments ("<pod>.<ns>.<provider>"). */
+function attachmentRecords(d: Deps, namespace: string, pod: string): string[] {
+  const prefix = `${pod}.${namespace}.`;
+  return d.ips
+    .list()
+    .filter(
+      (ip) =>
+        ip.spec.podName === pod && ip.spec.namespace === namespace && ip.metadata!.name!.startsWith(prefix),
+    )
+    .map((ip) => ip.metadata!.name!);
+}
+
+/**
+ * Addresses, IP CRs and ports of a pod's secondary networks, with their annotations; attachments the pod
+ * no longer lists are given back. A network no subnet serves, or a bad request, is an Event and is skipped:
+ * the pod's other interfaces are not held up by it.
+ */
+async function addressAttachments(
+  d: Deps,
+  pod: V1Pod,
+  portSecurity: boolean,
+  touched: (subnet: string) => void,
+): Promise<{ rows: DesiredRow[]; annotations: Record<string, string>; stale: string[] }> {
+  const namespace = pod.metadata!.namespace!;
+  const name = pod.metadata!.name!;
+  const ann = pod.metadata?.annotations ?? {};
+  const rows: DesiredRow[] = [];
+  const annotations: Record<string, string> = {};
+  const keep = new Set<string>();
+  let wanted: AttachmentRequest[] = [];
+  try {
+    wanted = parseNetworks(ann[NETWORKS_ANNOTATION], namespace);
+  } catch (e) {
+    if (!(e instanceof AttachmentSyntaxError)) throw e;
+    await d.kube.event(pod, 'Warning', 'AttachmentInvalid', e.message);
+  }
+  for (const a of wanted) {
+    const provider = providerOf(a);
+    const key = (k: string) => attachmentKey(provider, k);
+    const owner = attachmentOwner(name, namespace, provider);
+    const named = ann[key('logical_switch')];
+    const subnet =
+      named ?? [...d.valid.keys()].sort().find((s) => d.subnets.get(s)?.spec.provider === provider);
+    if (!subnet || !d.valid.has(subnet) || d.subnets.get(subnet)?.spec.provider !== provider) {
+      await d.kube.event(
+        pod,
+        'Warning',
+        'AttachmentNetworkNotFound',
+        `no subnet serves network ${a.namespace}/${a.name} (provider ${provider})`,
+      );
+      continue;
+    }
+    let alloc: ReturnType<Deps['ipam']['allocate']>;
+    try {
+      const held = d.ipam.get(subnet, owner);
+      alloc = d.ipam.allocate({
+        subnet,
+        owner,
+        ips: ann[key('ip_address')] || undefined,
+        mac: ann[key('mac_address')] || undefined,
+      });
+      if (!held) touched(subnet);
+    } catch (e) {
+      if (!(e instanceof IpamError)) throw e;
+      await d.kube.event(pod, 'Warning', 'AcquireAddressFailed', `${provider}: ${e.code}: ${e.message}`);
+      continue;
+    }
+    keep.add(owner);
+    const record = ipRecord(owner, alloc, { podName: name, namespace, nodeName: pod.spec?.nodeName ?? '' });
+    await d.kube.upsertIp(record, d.ips.get(owner));
+    rows.push(
+      ...podRows({
+        namespace,
+        pod: name,
+        subnet,
+        mac: alloc.mac,
+        ips: addressesOf(alloc),
+        portSecurity,
+        portName: owner,
+      }),
+    );
+    const f = d.valid.get(subnet)!;
+    for (const [k, v] of Object.entries(addressAnnotations(alloc, f)))
+      annotations[key(k.replace(/^ovn\.kubernetes\.io\//, ''))] = v;
+    annotations[key('routed')] = 'true';
+  }
+  const stale = attachmentRecords(d, namespace, name).filter((x) => !keep.has(x));
+  return { rows, annotations, stale };
 }

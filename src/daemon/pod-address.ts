@@ -16,9 +16,24 @@ export interface PodAddress {
  * True once the controller has finished with the pod: the address is allocated and recorded and its
  * logical port exists (Kube-OVN's "routed"), so traffic can flow as soon as the interface is up.
  */
-export function isAddressed(annotations: Record<string, string> | undefined): boolean {
+export function isAddressed(annotations: Record<string, string> | undefined, provider?: string): boolean {
   const a = annotations ?? {};
-  return a[Ann.allocated] === 'true' && a[Ann.routed] === 'true' && !!a[Ann.ipAddress] && !!a[Ann.macAddress];
+  const k = keys(provider);
+  return a[k.allocated] === 'true' && a[k.routed] === 'true' && !!a[k.ipAddress] && !!a[k.macAddress];
+}
+
+/**
+ * The annotation keys of the pod's first interface (ovn.kubernetes.io/...), or of a secondary network's
+ * (<provider>.kubernetes.io/..., provider "<nad>.<ns>.ovn").
+ */
+export function keys(provider?: string): typeof Ann {
+  if (!provider || provider === 'ovn') return Ann;
+  return Object.fromEntries(
+    Object.entries(Ann).map(([k, v]) => [
+      k,
+      v.replace(/^ovn\.kubernetes\.io\//, `${provider}.kubernetes.io/`),
+    ]),
+  ) as typeof Ann;
 }
 
 const split = (v: string | undefined) =>
@@ -28,11 +43,12 @@ const split = (v: string | undefined) =>
     .filter(Boolean);
 
 /** The interface config from the annotations, or an Error naming what is malformed. */
-export function podAddress(annotations: Record<string, string>): PodAddress {
-  const ips = split(annotations[Ann.ipAddress]);
-  const cidrs = split(annotations[Ann.cidr]);
-  const gateways = split(annotations[Ann.gateway]);
-  const mac = annotations[Ann.macAddress] ?? '';
+export function podAddress(annotations: Record<string, string>, provider?: string): PodAddress {
+  const k = keys(provider);
+  const ips = split(annotations[k.ipAddress]);
+  const cidrs = split(annotations[k.cidr]);
+  const gateways = split(annotations[k.gateway]);
+  const mac = annotations[k.macAddress] ?? '';
   if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(mac)) throw new Error(`malformed mac_address "${mac}"`);
   const addresses = ips.map((ip) => {
     const family = isIP(ip);
@@ -47,5 +63,5 @@ export function podAddress(annotations: Record<string, string>): PodAddress {
     if (!gw) throw new Error(`no gateway for ${ip}`);
     return gw;
   });
-  return { mac: mac.toLowerCase(), addresses, gateways: gws, subnet: annotations[Ann.logicalSwitch] ?? '' };
+  return { mac: mac.toLowerCase(), addresses, gateways: gws, subnet: annotations[k.logicalSwitch] ?? '' };
 }

@@ -74,7 +74,7 @@ export class PodNetwork {
     const tAddr = performance.now();
     let addr: PodAddress;
     try {
-      addr = podAddress(pod.metadata?.annotations ?? {});
+      addr = podAddress(pod.metadata?.annotations ?? {}, providerOf(req));
     } catch (e) {
       throw new DaemonError(
         DaemonCode.AddressConflict,
@@ -92,7 +92,7 @@ export class PodNetwork {
         mac: addr.mac,
         mtu,
         addresses: addr.addresses,
-        gateways: addr.gateways,
+        gateways: defaultRouteVia(pod, req, addr),
         owner: { containerId: req.containerId, ifName: req.ifName },
         // announced once the port is on br-int, when the ARP can reach OVN
         announce: false,
@@ -161,14 +161,18 @@ export class PodNetwork {
       cniVersion: req.cniVersion,
       interfaces: [{ name: hostIf }, { name: req.ifName, mac: addr.mac, sandbox: req.netns }],
       ips: addr.addresses.map((address, i) => ({ address, gateway: addr.gateways[i], interface: 1 })),
-      routes: addr.gateways.map((gw) => ({ dst: gw.includes(':') ? '::/0' : '0.0.0.0/0', gw })),
+      routes: defaultRouteVia(pod, req, addr).map((gw) => ({
+        dst: gw.includes(':') ? '::/0' : '0.0.0.0/0',
+        gw,
+      })),
       dns: {},
     };
   }
 
   private async waitAddressed(req: CniRequest): Promise<V1Pod> {
     const matches = (p: V1Pod) =>
-      isAddressed(p.metadata?.annotations) && (!req.podUid || p.metadata?.uid === req.podUid);
+      isAddressed(p.metadata?.annotations, providerOf(req)) &&
+      (!req.podUid || p.metadata?.uid === req.podUid);
     try {
       return await this.o.pods.waitFor(req.podNamespace, req.podName, matches, this.o.addressTimeoutMs);
     } catch (e) {
@@ -223,12 +227,12 @@ export class PodNetwork {
   check(req: CniRequest): Promise<void> {
     return this.serial(`${req.containerId}/${req.ifName}`, async () => {
       const pod = this.o.pods.get(req.podNamespace, req.podName);
-      if (!pod || !isAddressed(pod.metadata?.annotations))
+      if (!pod || !isAddressed(pod.metadata?.annotations, providerOf(req)))
         throw new DaemonError(
           DaemonCode.UnknownContainer,
           `pod ${req.podNamespace}/${req.podName} has no address`,
         );
-      const addr = podAddress(pod.metadata!.annotations!);
+      const addr = podAddress(pod.metadata!.annotations!, providerOf(req));
       const hostIf = hostVethName(req.containerId, req.ifName);
       const problems: string[] = [];
       const iface = this.o.ovs.iface(hostIf);
@@ -249,7 +253,7 @@ export class PodNetwork {
           mac: addr.mac,
           mtu: this.o.mtuOf(addr.subnet),
           addresses: addr.addresses,
-          gateways: addr.gateways,
+          gateways: defaultRouteVia(pod, req, addr),
         })),
       );
       if (problems.length > 0) throw new DaemonError(DaemonCode.CheckFailed, problems.join('; '));
@@ -284,6 +288,26 @@ export class PodNetwork {
 
 /** The pod's logical switch port: "<pod>.<ns>", or "<vm>.<ns>" for a KubeVirt VM's launcher pod. */
 function portNameOf(pod: V1Pod, req: CniRequest): string {
+  const provider = providerOf(req);
+  if (provider) return `${req.podName}.${req.podNamespace}.${provider}`;
   const vm = pod.metadata?.annotations?.[Ann.virtualMachine];
   return vm ? `${vm}.${req.podNamespace}` : podPortName(req.podNamespace, req.podName);
+}
+
+/**
+ * The secondary network this call is for ("<nad>.<ns>.ovn" in the network config, as a Multus delegate
+ * passes it), or undefined for the pod's first interface.
+ */
+function providerOf(req: CniRequest): string | undefined {
+  const p = req.config.provider;
+  return typeof p === 'string' && p !== '' && p !== 'ovn' ? p : undefined;
+}
+
+/** The gateways to route by default through this interface: the first interface's, or an attachment's that asks. */
+function defaultRouteVia(pod: V1Pod, req: CniRequest, addr: PodAddress): string[] {
+  const provider = providerOf(req);
+  if (!provider) return addr.gateways;
+  return pod.metadata?.annotations?.[`${provider}.kubernetes.io/default_route`] === 'true'
+    ? addr.gateways
+    : [];
 }

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import {
   ApiException,
   CoreV1Api,
+  CustomObjectsApi,
   KubeConfig,
   PatchStrategy,
   setHeaderOptions,
@@ -42,6 +43,7 @@ import {
   loadConfList,
 } from './cni-runtime.ts';
 import { EventRecorder } from './event-recorder.ts';
+import { attachmentsOf } from './multus.ts';
 import { addNetns, delNetns, listNetns } from './netns.ts';
 import { isPodNetnsName, podKey, podNetnsName, type SandboxRecord, SandboxStore } from './pod-sandboxes.ts';
 
@@ -117,6 +119,7 @@ class LabKubelet {
   private readonly log: Logger;
   private readonly kc: KubeConfig;
   private readonly core: CoreV1Api;
+  private readonly custom: CustomObjectsApi;
   private readonly events: EventRecorder;
   private readonly queue: WorkQueue;
   private readonly pods: ResourceCache<V1Pod>;
@@ -133,6 +136,7 @@ class LabKubelet {
     this.log = opts.log ?? silent;
     this.kc = kubeConfigOf(opts.kube);
     this.core = this.kc.makeApiClient(CoreV1Api);
+    this.custom = this.kc.makeApiClient(CustomObjectsApi);
     this.events = new EventRecorder(this.core, { component: 'kubelet', host: opts.nodeName });
     this.ifName = opts.ifName ?? 'eth0';
     this.nodeIp = opts.nodeIp;
@@ -306,7 +310,15 @@ class LabKubelet {
     const started = Date.now();
     try {
       await addNetns(record.netns);
-      const result = await cniAdd(this.conf, this.runtimeConf(record, `/var/run/netns/${record.netns}`));
+      const netnsPath = `/var/run/netns/${record.netns}`;
+      const result = await cniAdd(this.conf, this.runtimeConf(record, netnsPath));
+      // secondary networks after the first interface, recorded so that teardown deletes them first
+      record.attachments = [];
+      for (const a of await attachmentsOf(this.custom, pod, this.conf)) {
+        record.attachments.push(a);
+        this.sandboxes.save(record);
+        await cniAdd(a.conf, { ...this.runtimeConf(record, netnsPath), ifName: a.ifName });
+      }
       record.ready = true;
       record.podIPs = podIPsOf(result);
       this.sandboxes.save(record);
@@ -342,6 +354,11 @@ class LabKubelet {
   private async teardown(r: SandboxRecord): Promise<void> {
     const present = listNetns().includes(r.netns);
     // containerd's second DEL (RemovePodSandbox) has no namespace any more: so does this one
+    for (const a of [...(r.attachments ?? [])].reverse())
+      await cniDel(a.conf, {
+        ...this.runtimeConf(r, present ? `/var/run/netns/${r.netns}` : ''),
+        ifName: a.ifName,
+      });
     await cniDel(this.conf, this.runtimeConf(r, present ? `/var/run/netns/${r.netns}` : ''));
     await delNetns(r.netns);
     this.sandboxes.remove(r);

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { CniConfList } from './cni-runtime.ts';
 
 export interface SandboxRecord {
   namespace: string;
@@ -17,6 +18,8 @@ export interface SandboxRecord {
   /** True once CNI ADD succeeded; false means the sandbox was being made or failed and must be torn down. */
   ready: boolean;
   podIPs: string[];
+  /** Secondary networks added after the first interface (Multus-style), deleted before it. */
+  attachments?: { ifName: string; conf: CniConfList }[];
 }
 
 /**

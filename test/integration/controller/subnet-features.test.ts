@@ -1,6 +1,7 @@
 // Subnet features beyond addresses, end to end against real NB/SB and ovn-northd: private subnets as ACLs,
 // IPPools (named, namespace-bound, and address lists in the ip_pool annotation), the default Vpc object and
 // the default VPC's default route.
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { describe, expect, test } from 'vitest';
 import { Ann } from '../../../src/controller/k8s/annotations.ts';
 import { eventually } from '../helpers.ts';
@@ -137,5 +138,49 @@ describe('subnet features', () => {
     await (await s.restart()).idle();
     expect((await annotated('web-0', 'sts'))[Ann.ipAddress]).toBe('10.16.210.5');
     expect(s.controller.deps.ipam.ownerOfIp('ovn-default', '10.16.210.6')).toBe('web-1.sts');
+  });
+
+  test('a secondary network: its own address, IP CR, port and annotations; an unknown one is an Event; removing it releases it', async () => {
+    const provider = 'attachnet.default.ovn';
+    await s.createCr('subnets', 'Subnet', 'attach-net', { cidrBlock: '172.17.0.0/24', provider });
+    await eventually(async () =>
+      expect((await s.getCr('subnets', 'attach-net')).spec.gateway).toBe('172.17.0.1'),
+    );
+    await s.core.createNamespacedPod({
+      namespace: 'default',
+      body: pod('multi', {
+        'k8s.v1.cni.cncf.io/networks': 'attachnet, ghostnet',
+        [`${provider}.kubernetes.io/ip_address`]: '172.17.0.50',
+      }),
+    });
+    const a = await annotated('multi');
+    expect(a[Ann.logicalSwitch]).toBe('ovn-default');
+    expect(a[`${provider}.kubernetes.io/ip_address`]).toBe('172.17.0.50');
+    expect(a[`${provider}.kubernetes.io/logical_switch`]).toBe('attach-net');
+    expect(a[`${provider}.kubernetes.io/routed`]).toBe('true');
+    const lsp = `multi.default.${provider}`;
+    expect((await nbctl('lsp-get-addresses', lsp)).split(' ')[1]).toBe('172.17.0.50');
+    expect(await nbctl('lsp-get-ls', lsp)).toMatch(/\(attach-net\)/);
+    expect((await s.getCr('ips', lsp)).spec).toMatchObject({ subnet: 'attach-net', podName: 'multi' });
+    await eventually(async () => {
+      const ev = (await s.core.listNamespacedEvent({ namespace: 'default' })).items;
+      expect(
+        ev.some((e) => e.involvedObject.name === 'multi' && e.reason === 'AttachmentNetworkNotFound'),
+      ).toBe(true);
+    });
+    // the pod drops the network: its port, IP CR and address go
+    await s.core.patchNamespacedPod(
+      {
+        namespace: 'default',
+        name: 'multi',
+        body: { metadata: { annotations: { 'k8s.v1.cni.cncf.io/networks': null } } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await eventually(async () => {
+      expect(await nbctl('--if-exists', 'get', 'Logical_Switch_Port', lsp, 'name')).toBe('');
+      expect(await s.getCr('ips', lsp).catch(() => 'gone')).toBe('gone');
+    });
+    expect(s.controller.deps.ipam.ownerOfIp('attach-net', '172.17.0.50')).toBeUndefined();
   });
 });

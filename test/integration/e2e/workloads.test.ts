@@ -1,6 +1,6 @@
 // Workloads that keep their address, for real on the two-node lab: a KubeVirt VM's launcher pod deleted
 // and re-created on the other node comes back with the same IP and MAC and is reachable; a StatefulSet pod
-// re-created keeps its address.
+// re-created keeps its address; a pod with a secondary network (Multus-style) has two interfaces.
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { execa } from 'execa';
@@ -18,7 +18,7 @@ let apps: AppsV1Api;
 beforeAll(async () => {
   cluster = await Cluster.start({
     nodes: 2,
-    manifests: [join(import.meta.dirname, '../../fixtures/kubevirt/crds.yaml')],
+    manifests: ['kubevirt', 'multus'].map((f) => join(import.meta.dirname, `../../fixtures/${f}/crds.yaml`)),
   });
   const kc = new KubeConfig();
   kc.loadFromFile(cluster.manifest.kubeconfig);
@@ -146,5 +146,78 @@ describe('addresses that outlive pods, on a real multi-node stack', () => {
         expect((await inPod(client, 'ping', '-c', '1', '-W', '1', after.status!.podIP!)).exitCode).toBe(0),
       15_000,
     );
+  });
+
+  test('a pod with a secondary network has two interfaces, each reachable on its own subnet, across nodes', async () => {
+    const provider = 'attachnet.default.ovn';
+    await custom.createClusterCustomObject({
+      group: 'kubeovn.io',
+      version: 'v1',
+      plural: 'subnets',
+      body: {
+        apiVersion: 'kubeovn.io/v1',
+        kind: 'Subnet',
+        metadata: { name: 'attach-net' },
+        spec: { cidrBlock: '172.17.0.0/24', provider },
+      },
+    });
+    await custom.createNamespacedCustomObject({
+      group: 'k8s.cni.cncf.io',
+      version: 'v1',
+      plural: 'network-attachment-definitions',
+      namespace: 'default',
+      body: {
+        apiVersion: 'k8s.cni.cncf.io/v1',
+        kind: 'NetworkAttachmentDefinition',
+        metadata: { name: 'attachnet' },
+        spec: {
+          config: JSON.stringify({
+            cniVersion: '1.0.0',
+            type: 'ovnk',
+            server_socket: '/run/ovnk/daemon.sock',
+            provider,
+          }),
+        },
+      },
+    });
+    await eventually(async () => {
+      const s = (await custom.getClusterCustomObject({
+        group: 'kubeovn.io',
+        version: 'v1',
+        plural: 'subnets',
+        name: 'attach-net',
+      })) as { status?: { conditions?: { type: string; status: string }[] } };
+      expect(s.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    });
+    const multi = (name: string, node: string): V1Pod => ({
+      metadata: { name, annotations: { 'k8s.v1.cni.cncf.io/networks': 'attachnet' } },
+      spec: { nodeName: node, containers: [{ name: 'c', image: 'x' }] },
+    });
+    const m1 = await running(multi('m1', 'node1'));
+    const m2 = await running(multi('m2', 'node2'));
+    const net1 = async (p: V1Pod) => {
+      const link = JSON.parse((await inPod(p, 'ip', '-j', 'addr', 'show', 'dev', 'net1')).stdout)[0];
+      return link.addr_info.find((a: { family: string }) => a.family === 'inet').local as string;
+    };
+    const [a1, a2] = [await net1(m1), await net1(m2)];
+    expect(a1).toMatch(/^172\.17\.0\./);
+    const pod1 = await core.readNamespacedPod({ name: 'm1', namespace: 'default' });
+    expect(pod1.metadata?.annotations?.[`${provider}.kubernetes.io/ip_address`]).toBe(a1);
+    // the first interface keeps the default route
+    expect((await inPod(m1, 'ip', 'route', 'show', 'default')).stdout).toMatch(/dev eth0/);
+    await eventually(
+      async () => expect((await inPod(m1, 'ping', '-c', '1', '-W', '1', '-I', 'net1', a2)).exitCode).toBe(0),
+      15_000,
+    );
+    expect((await inPod(m1, 'ping', '-c', '1', '-W', '1', m2.status!.podIP!)).exitCode).toBe(0);
+    // deleting the pod removes both interfaces' ports from the node
+    await gone('m1');
+    const ports = await cluster.lab.chassis[0]!.vsctl(
+      '--columns=external_ids',
+      'find',
+      'Interface',
+      'external_ids:pod_name=m1',
+    );
+    expect(ports.trim()).toBe('');
   });
 });
