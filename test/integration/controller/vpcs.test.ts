@@ -117,6 +117,17 @@ describe('VPCs', () => {
     expect(await routes('vpc-b')).not.toMatch(/192\.168\.60/);
   });
 
+  test("a VPC bound to a namespace: its pods get the VPC's default subnet", async () => {
+    await s.core.createNamespace({ body: { metadata: { name: 'tenant-a' } } });
+    await s.patchCr('vpcs', 'vpc-a', { spec: { namespaces: ['tenant-a'], defaultSubnet: 'a-net' } });
+    await eventually(async () =>
+      expect((await s.getCr('vpcs', 'vpc-a')).status?.defaultLogicalSwitch).toBe('a-net'),
+    );
+    await s.core.createNamespacedPod({ namespace: 'tenant-a', body: pod('t1', {}, 'tenant-a') });
+    const a = await annotated('t1', 'tenant-a');
+    expect([a[Ann.logicalSwitch], a[Ann.logicalRouter]]).toEqual(['a-net', 'vpc-a']);
+  });
+
   test('a subnet of a VPC that does not exist waits with a condition, and is made when the VPC comes', async () => {
     await s.createCr('subnets', 'Subnet', 'd-net', { cidrBlock: '10.150.0.0/24', vpc: 'vpc-d' });
     await eventually(async () =>
