@@ -34,6 +34,7 @@ import {
 } from './k8s/types.ts';
 import { KeyedLock } from './keyed-lock.ts';
 import { isConflict, isNotFound, Kube } from './kube.ts';
+import { ControllerMetrics } from './metrics.ts';
 import { reconcileNamespace } from './namespaces.ts';
 import { owners, vpcRows } from './nb/topology.ts';
 import { NbWriter } from './nb/writer.ts';
@@ -55,6 +56,8 @@ export interface ControllerOptions {
   kc: KubeConfig;
   config: Config;
   log?: Logger;
+  /** Where the controller's metrics go (a fresh registry when not given). */
+  metrics?: ControllerMetrics;
 }
 
 export class Controller {
@@ -90,7 +93,11 @@ export class Controller {
       (await custom.listClusterCustomObject({ group: 'kubevirt.io', version: 'v1', plural })) as {
         items: never[];
       };
-    const nb = await NbWriter.create(nbClient);
+    const metrics = opts.metrics ?? new ControllerMetrics();
+    const nb = await NbWriter.create(nbClient, {
+      onTransaction: (ms) => metrics.nbTransaction.observe(ms / 1000),
+    });
+    nbClient.on('connected', () => metrics.nbReconnects.inc());
     // queue hooks are bound once the queues exist; events before that are covered by the full enqueue
     const hooks: Record<
       'subnet' | 'pod' | 'node' | 'namespace' | 'ippool' | 'vpc' | 'sts' | 'vm' | 'vmim',
@@ -177,6 +184,8 @@ export class Controller {
         (k) => hooks.vmim(k),
       ),
       locks: new KeyedLock(),
+      metrics,
+      podSeen: new Map(),
     };
     const c = new Controller(deps, nbClient);
 
@@ -226,11 +235,13 @@ export class Controller {
     const workers = { workers: config.workers, maxAttempts: Number.POSITIVE_INFINITY, maxDelayMs: 30_000 };
     const onDropped = (key: string, err: Error) => log.error({ key, err: err.message }, 'reconcile gave up');
     const namespaceQ = new WorkQueue({
+      metrics: metrics.queue('namespaces'),
       ...workers,
       onDropped,
       reconcile: (k) => reconcileNamespace(deps, k),
     });
     const vpcQ = new WorkQueue({
+      metrics: metrics.queue('vpcs'),
       ...workers,
       workers: 1,
       onDropped,
@@ -251,6 +262,7 @@ export class Controller {
       for (const v of deps.vpcs.list()) vpcQ.add(v.metadata!.name!);
     };
     const subnetQ = new WorkQueue({
+      metrics: metrics.queue('subnets'),
       ...workers,
       workers: 1,
       onDropped,
@@ -264,6 +276,7 @@ export class Controller {
       },
     });
     const ippoolQ = new WorkQueue({
+      metrics: metrics.queue('ippools'),
       ...workers,
       workers: 1,
       onDropped,
@@ -282,24 +295,33 @@ export class Controller {
       },
     });
     const podQ = new WorkQueue({
+      metrics: metrics.queue('pods'),
       ...workers,
       onDropped,
       // a subnet's counters changed: its status is written a moment later, once for many pods
       reconcile: (k) => reconcilePod(deps, k, (subnet) => subnetStatusQ.addAfter(subnet, STATUS_DELAY_MS)),
     });
-    const nodeQ = new WorkQueue({ ...workers, onDropped, reconcile: (k) => reconcileNode(deps, k) });
+    const nodeQ = new WorkQueue({
+      metrics: metrics.queue('nodes'),
+      ...workers,
+      onDropped,
+      reconcile: (k) => reconcileNode(deps, k),
+    });
     const vmQ = new WorkQueue({
+      metrics: metrics.queue('vms'),
       ...workers,
       onDropped,
       reconcile: (k) => reconcileVm(deps, k, (subnet) => subnetStatusQ.addAfter(subnet, STATUS_DELAY_MS)),
     });
     const stsQ = new WorkQueue({
+      metrics: metrics.queue('statefulsets'),
       ...workers,
       onDropped,
       reconcile: (k) =>
         reconcileStatefulSet(deps, k, (subnet) => subnetStatusQ.addAfter(subnet, STATUS_DELAY_MS)),
     });
     const subnetStatusQ = new WorkQueue({
+      metrics: metrics.queue('subnet-status'),
       workers: 1,
       maxAttempts: 5,
       reconcile: async (name) => {
@@ -469,5 +491,20 @@ async function servesKubevirt(custom: CustomObjectsApi): Promise<boolean> {
   } catch (e) {
     if (isNotFound(e)) return false;
     throw e;
+  }
+}
+
+/** IPAM usage per subnet as gauges, computed when metrics are scraped. */
+export function updateIpamGauges(d: Deps): void {
+  d.metrics.ipamAddresses.reset();
+  for (const subnet of d.valid.keys()) {
+    const st = d.ipam.status(subnet) as unknown as Record<string, number>;
+    for (const family of ['v4', 'v6'] as const) {
+      const used = st[`${family}usingIPs`] ?? 0;
+      const available = st[`${family}availableIPs`] ?? 0;
+      if (used + available === 0) continue;
+      d.metrics.ipamAddresses.set({ subnet, family, state: 'used' }, used);
+      d.metrics.ipamAddresses.set({ subnet, family, state: 'available' }, available);
+    }
   }
 }

@@ -7,6 +7,7 @@ import type { ResourceCache } from './k8s/informer.ts';
 import type { IpCr, IpPool, Subnet, Vpc } from './k8s/types.ts';
 import type { KeyedLock } from './keyed-lock.ts';
 import type { Kube } from './kube.ts';
+import type { ControllerMetrics } from './metrics.ts';
 import type { NbWriter } from './nb/writer.ts';
 import type { FormattedSubnet } from './subnet-spec.ts';
 import type { Migration } from './vm-migration.ts';
@@ -39,6 +40,9 @@ export interface Deps {
   vmims: ResourceCache<Migration>;
   /** Per-address serialisation (a VM's launcher pods). */
   locks: KeyedLock;
+  metrics: ControllerMetrics;
+  /** When the controller first saw each pod it has not finished addressing (for the latency histograms). */
+  podSeen: Map<string, number>;
   /** Subnets that passed validation and are in IPAM, by name. */
   valid: Map<string, FormattedSubnet>;
   /** IPPools admitted into IPAM, with the subnet each was set in. */

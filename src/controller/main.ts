@@ -8,7 +8,9 @@ import { CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-nod
 import pino from 'pino';
 import { loadConfig } from './config.ts';
 import { Controller } from './controller.ts';
+import { serveControllerDebug } from './debug-endpoint.ts';
 import { LeaderElector } from './leader.ts';
+import { ControllerMetrics } from './metrics.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -22,6 +24,7 @@ const { values } = parseArgs({
     'renew-deadline-ms': { type: 'string', default: '10000' },
     'retry-period-ms': { type: 'string', default: '2000' },
     'log-level': { type: 'string', default: 'info' },
+    'debug-addr': { type: 'string', default: '127.0.0.1:10660' },
   },
 });
 
@@ -32,15 +35,34 @@ if (typeof values.kubeconfig === 'string') kc.loadFromFile(values.kubeconfig);
 else kc.loadFromDefault();
 
 let controller: Controller | undefined;
+let synced = false;
+let standby = false;
+const metrics = new ControllerMetrics();
 
 async function lead(): Promise<void> {
   const t0 = Date.now();
-  controller = await Controller.start({ kc, config, log });
+  metrics.isLeader.set(1);
+  controller = await Controller.start({ kc, config, log, metrics });
   await controller.idle();
+  synced = true;
   log.info({ ms: Date.now() - t0 }, 'synced');
 }
 
+async function serveDebug(): Promise<void> {
+  const server = await serveControllerDebug({
+    bind: String(values['debug-addr']),
+    token: process.env.OVNK_DEBUG_TOKEN || undefined,
+    metrics,
+    deps: () => controller?.deps,
+    // a standby is ready (to take over); the leader once its first sync is done
+    ready: () => synced || standby,
+    logLevel: { get: () => log.level, set: (l) => (log.level = l) },
+  });
+  log.info({ address: server.address }, 'debug endpoint');
+}
+
 async function main(): Promise<void> {
+  await serveDebug();
   if (values['leader-elect'] === 'false') {
     const shutdown = async () => {
       await controller?.stop();
@@ -67,6 +89,8 @@ async function main(): Promise<void> {
     retryPeriodMs: Number(values['retry-period-ms']),
     onStartedLeading: async () => {
       log.info({ identity }, 'leading');
+      standby = false;
+      metrics.leaderChanges.inc();
       await lead().catch((e: unknown) => {
         log.error({ err: String(e) }, 'controller failed to start');
         process.exit(1);
@@ -77,7 +101,10 @@ async function main(): Promise<void> {
       log.warn({ reason }, 'lost leadership; exiting');
       if (reason !== 'stopped') process.exit(1);
     },
-    onNewLeader: (holder) => log.info({ holder }, 'leader'),
+    onNewLeader: (holder) => {
+      log.info({ holder }, 'leader');
+      if (holder !== identity) standby = true;
+    },
     onError: (err) => log.debug({ err: err.message }, 'leader election'),
   });
   elector.start();

@@ -136,10 +136,13 @@ export async function reconcilePod(
   const [namespace = '', name = ''] = key.split('/');
   const pod = d.pods.get(key);
   if (!pod || isDone(pod)) {
+    d.podSeen.delete(key);
     await releasePod(d, namespace, name, touched);
     return undefined;
   }
   if (pod.spec?.hostNetwork) return undefined;
+  if (pod.metadata?.annotations?.[Ann.routed] !== 'true' && !d.podSeen.has(key))
+    d.podSeen.set(key, performance.now());
   const who = addressOwner(pod, d.kubevirt);
   // a VM's launcher pods share one address and one port: one of them at a time
   return who.kind === 'vm'
@@ -213,6 +216,9 @@ async function addressPod(
     },
   ]);
   if (r.failed.length > 0) throw r.failed[0]!.error;
+  const seen = d.podSeen.get(`${namespace}/${name}`);
+  if (seen !== undefined)
+    d.metrics.podAddress.observe({ stage: 'port_written' }, (performance.now() - seen) / 1000);
   // attachments no longer listed: their ports went with the transaction above, their addresses go now
   for (const old of extra?.stale ?? []) await releaseOwner(d, old, undefined, touched);
 
@@ -224,6 +230,10 @@ async function addressPod(
     [Ann.routed]: 'true',
   });
   if (changes) await d.kube.patchPodAnnotations(namespace, name, changes);
+  if (seen !== undefined) {
+    d.metrics.podAddress.observe({ stage: 'annotated' }, (performance.now() - seen) / 1000);
+    d.podSeen.delete(`${namespace}/${name}`);
+  }
   return undefined;
 }
 

@@ -53,12 +53,22 @@ export class NbWriter {
     this.planner = new Planner(r, { tables: MANAGED_TABLES });
   }
 
-  /** Starts the monitor of every managed table and returns a writer on it. */
-  static async create(client: OvsdbClient<Tables>): Promise<NbWriter> {
-    const spec = Object.fromEntries(MANAGED_TABLES.map((t) => [t, {}]));
-    const replica = await client.monitor(spec);
-    return new NbWriter(client, replica);
+  /**
+   * Starts the monitor and returns a writer on it. Every northbound table is monitored, not only the
+   * managed ones, so the same replica also serves the ovn-nbctl views of the debug endpoint.
+   */
+  static async create(
+    client: OvsdbClient<Tables>,
+    opts: { onTransaction?: (ms: number) => void } = {},
+  ): Promise<NbWriter> {
+    const spec = Object.fromEntries([...client.schema.tables.keys()].map((t) => [t, {}]));
+    const replica = await client.monitor(spec as Parameters<typeof client.monitor>[0]);
+    const w = new NbWriter(client, replica);
+    w.onTransaction = opts.onTransaction;
+    return w;
   }
+
+  private onTransaction: ((ms: number) => void) | undefined;
 
   /**
    * Makes northbound hold exactly what each owner wants, in one transaction. Calls that arrive while a
@@ -107,7 +117,11 @@ export class NbWriter {
     });
     const comment = batch.length === 1 ? batch[0]!.comment : undefined;
     const ops = txn.build(comment);
-    if (ops.length > 0) await this.client.transact(ops);
+    if (ops.length > 0) {
+      const t0 = performance.now();
+      await this.client.transact(ops);
+      this.onTransaction?.(performance.now() - t0);
+    }
     for (const [i, call] of batch.entries()) call.resolve({ ops: ops.length, failed: failed[i]! });
   }
 
