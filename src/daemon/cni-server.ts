@@ -7,10 +7,12 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from '../controller/deps.ts';
 import { parseCniRequest } from './cni-request.ts';
 import { DaemonCode, DaemonError } from './errors.ts';
+import type { DaemonMetrics } from './metrics.ts';
 import type { PodNetwork } from './pod-network.ts';
 
 export interface CniServerOptions {
   socketPath: string;
+  metrics?: DaemonMetrics;
   network: PodNetwork;
   /** STATUS: undefined when ready, else why not. */
   notReadyReason: () => string | undefined;
@@ -22,6 +24,11 @@ export async function startCniServer(o: CniServerOptions): Promise<{ close(): Pr
   app.disable('x-powered-by');
   app.use(express.json({ limit: '1mb', strict: false }));
   app.post('/api/v1/cni/:command', async (req: Request, res: Response) => {
+    const command = String(req.params.command).toUpperCase();
+    const t0 = performance.now();
+    const done = (result: string) =>
+      o.metrics?.cniSeconds.observe({ command, result }, (performance.now() - t0) / 1000);
+    res.once('finish', () => done(res.statusCode < 300 ? 'ok' : 'error'));
     try {
       const r = parseCniRequest(String(req.params.command), req.body);
       switch (r.command) {
@@ -45,7 +52,8 @@ export async function startCniServer(o: CniServerOptions): Promise<{ close(): Pr
       }
       res.json({});
     } catch (e) {
-      sendError(res, e, o.log);
+      const code = sendError(res, e, o.log);
+      o.metrics?.cniErrors.inc({ command, code: String(code) });
     }
   });
   // malformed JSON and anything else express rejects: still a CNI error the plugin can print
@@ -76,7 +84,7 @@ export async function startCniServer(o: CniServerOptions): Promise<{ close(): Pr
   };
 }
 
-function sendError(res: Response, e: unknown, log: Logger): void {
+function sendError(res: Response, e: unknown, log: Logger): number {
   const err =
     e instanceof DaemonError
       ? e
@@ -87,4 +95,5 @@ function sendError(res: Response, e: unknown, log: Logger): void {
   const status =
     err.code === DaemonCode.InvalidEnvironment || err.code === DaemonCode.DecodingFailure ? 400 : 500;
   res.status(status).json(err.toJson());
+  return err.code;
 }

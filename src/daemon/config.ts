@@ -21,9 +21,12 @@ export interface DaemonConfig {
   gateway: boolean;
   addressTimeoutMs: number;
   installTimeoutMs: number;
+  /** The debug endpoint (health, metrics, ovs-vsctl views): "127.0.0.1:10665" or "unix:/path". */
+  debugAddr: string;
+  debugToken?: string;
 }
 
-export const DAEMON_DEFAULTS: Omit<DaemonConfig, 'nodeName' | 'nodeNetns'> = {
+export const DAEMON_DEFAULTS: Omit<DaemonConfig, 'nodeName' | 'nodeNetns' | 'debugToken'> = {
   ovsRemote: 'unix:/run/openvswitch/db.sock',
   socketPath: '/run/ovnk/daemon.sock',
   mtu: 1400,
@@ -31,6 +34,7 @@ export const DAEMON_DEFAULTS: Omit<DaemonConfig, 'nodeName' | 'nodeNetns'> = {
   gateway: true,
   addressTimeoutMs: 30_000,
   installTimeoutMs: 30_000,
+  debugAddr: '127.0.0.1:10665',
 };
 
 export function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): DaemonConfig {
@@ -47,6 +51,7 @@ export function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): Daemon
       'enable-gateway': { type: 'string' },
       'address-timeout-ms': { type: 'string' },
       'install-timeout-ms': { type: 'string' },
+      'debug-addr': { type: 'string' },
     },
   });
   const pick = (flag: string, envName: string): string | undefined => {
@@ -81,5 +86,7 @@ export function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): Daemon
       d.installTimeoutMs,
       'install-timeout-ms',
     ),
+    debugAddr: pick('debug-addr', 'DEBUG_ADDR') ?? d.debugAddr,
+    debugToken: env.OVNK_DEBUG_TOKEN || undefined,
   };
 }

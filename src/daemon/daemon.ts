@@ -12,9 +12,12 @@ import {
 import type { Logger } from '../controller/deps.ts';
 import { ResourceCache } from '../controller/k8s/informer.ts';
 import { KUBEOVN_GROUP, KUBEOVN_VERSION, type Subnet } from '../controller/k8s/types.ts';
+import { startDebugServer } from '../debug/server.ts';
+import { vsctlRouter } from '../nbctl/http.ts';
 import { startCniServer } from './cni-server.ts';
 import type { DaemonConfig } from './config.ts';
 import { desiredGateway, Gateway } from './gateway.ts';
+import { DaemonMetrics } from './metrics.ts';
 import { OvsPorts } from './ovs-ports.ts';
 import { PodNetwork } from './pod-network.ts';
 import { PodWatch } from './pod-watch.ts';
@@ -25,6 +28,8 @@ const GATEWAY_RESYNC_MS = 30_000;
 
 export class Daemon {
   private closers: (() => Promise<void> | void)[] = [];
+  /** Where the debug endpoint listens (its bound address, e.g. with the port chosen for :0). */
+  debugAddress = '';
   private gatewayTimer: NodeJS.Timeout | undefined;
   private gatewayRun: Promise<void> = Promise.resolve();
   private gatewayAgain = false;
@@ -42,8 +47,14 @@ export class Daemon {
     private readonly log: Logger,
   ) {}
 
-  static async start(opts: { kc: KubeConfig; config: DaemonConfig; log?: Logger }): Promise<Daemon> {
+  static async start(opts: {
+    kc: KubeConfig;
+    config: DaemonConfig;
+    log?: Logger;
+    logLevel?: { get(): string; set(level: string): void };
+  }): Promise<Daemon> {
     const { kc, config } = opts;
+    const metrics = new DaemonMetrics();
     const log = opts.log ?? quiet;
     const core = kc.makeApiClient(CoreV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
@@ -93,11 +104,25 @@ export class Daemon {
       });
       const server = await startCniServer({
         socketPath: config.socketPath,
+        metrics,
         network,
         notReadyReason: () => d.notReadyReason(),
         log,
       });
       d.closers.push(() => server.close());
+      const debug = await startDebugServer({
+        bind: config.debugAddr,
+        token: config.debugToken,
+        registry: metrics.registry,
+        health: () => {
+          const why = d.notReadyReason();
+          return { live: true, ready: !why, reason: why };
+        },
+        routers: [vsctlRouter(ovs.replica)],
+        logLevel: opts.logLevel,
+      });
+      d.closers.push(() => debug.close());
+      d.debugAddress = debug.address;
       if (config.gateway) {
         // ovs-vswitchd restarts recreate ovn0 without its addresses: its Interface row changes then
         const off = ovs.replica.onTableChange('Interface', (c) => {
@@ -108,7 +133,7 @@ export class Daemon {
         d.gatewayTimer.unref();
         d.syncGateway();
       }
-      log.info({ node: config.nodeName, socket: config.socketPath }, 'daemon started');
+      log.info({ node: config.nodeName, socket: config.socketPath, debug: debug.address }, 'daemon started');
       return d;
     } catch (e) {
       await d.stop();

@@ -20,7 +20,12 @@ const kc = new KubeConfig();
 if (typeof values.kubeconfig === 'string') kc.loadFromFile(values.kubeconfig);
 else kc.loadFromDefault();
 
-const daemon = await Daemon.start({ kc, config, log });
+const daemon = await Daemon.start({
+  kc,
+  config,
+  log,
+  logLevel: { get: () => log.level, set: (l) => (log.level = l) },
+});
 const shutdown = async () => {
   await daemon.stop();
   process.exit(0);

@@ -28,11 +28,9 @@ export class OvsPorts {
       probeIntervalMs: 5_000,
     });
     try {
-      const replica = await client.monitor({
-        Bridge: { columns: ['name', 'ports'] },
-        Port: { columns: ['name', 'interfaces'] },
-        Interface: { columns: ['name', 'type', 'external_ids', 'ofport', 'error', 'mtu_request'] },
-      });
+      // the whole (small) node database: the same replica serves the ovs-vsctl views of the debug endpoint
+      const spec = Object.fromEntries([...client.schema.tables.keys()].map((t) => [t, {}]));
+      const replica = await client.monitor(spec as Parameters<typeof client.monitor>[0]);
       return new OvsPorts(client, replica, opts.bridge ?? 'br-int');
     } catch (e) {
       client.close();

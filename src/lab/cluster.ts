@@ -195,6 +195,9 @@ function daemonSpec(m: ClusterManifest, node: ClusterNode, ovsSock: string): Ser
       node.socket,
       '--node-netns',
       node.netns,
+      // every simulated node's daemon shares the machine's loopback: a unix socket each
+      '--debug-addr',
+      `unix:${join(dir, node.name, 'ovnk', 'debug.sock')}`,
       ...m.daemonArgs,
     ],
     readyLog: /"msg":"daemon started"/,

@@ -1,6 +1,7 @@
 // The whole stack on a real two-node lab: API server, controller, a daemon and the CNI plugin per node,
 // lab kubelets that call the plugin as a runtime does, OVS/OVN with geneve tunnels. Pods really talk.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { execa } from 'execa';
@@ -335,5 +336,37 @@ describe('CNI commands against the real daemon', () => {
       expect(del.code).toBe(0);
     }
     await core.deleteNamespacedPod({ namespace: 'default', name: 'gc-me' });
+  });
+});
+
+/** GET over a unix socket (the lab daemons' debug endpoints). */
+function getUnix(socketPath: string, path: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method: 'GET' }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe("the daemon's debug endpoint", () => {
+  const sock = () => join(cluster.dir, 'node1', 'ovnk', 'debug.sock');
+
+  test('health, ovs-vsctl show of the node as the real ovs-vsctl prints it, CNI metrics', async () => {
+    expect(await getUnix(sock(), '/healthz')).toEqual({ status: 200, text: 'ok\n' });
+    expect((await getUnix(sock(), '/readyz')).status).toBe(200);
+    await eventually(async () => {
+      const ours = await getUnix(sock(), '/vsctl/show');
+      expect(ours.text).toBe(`${await ovsVsctl('node1', 'show')}\n`);
+    });
+    const m = (await getUnix(sock(), '/metrics')).text;
+    expect(m).toMatch(/ovnk_cni_request_seconds_count\{command="ADD",result="ok"\} [1-9]/);
+    expect(m).toMatch(/ovnk_cni_errors_total\{command="ADD",code="101"\} 1/);
+    expect(statSync(sock()).mode & 0o777).toBe(0o600);
   });
 });
