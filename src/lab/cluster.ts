@@ -90,6 +90,20 @@ export class Cluster {
       podNetnsPrefix: `ovnk-${lab.id}-p${i + 1}`,
     }));
     const manifest: ClusterManifest = { dir, kubeconfig, nbRemote, nodes, env: lab.env, daemonArgs };
+    // what kubectl, kubectl ko and the OVN tools need, for `source <dir>/env.sh`
+    const env = {
+      ...lab.env,
+      KUBECONFIG: kubeconfig,
+      OVNK_DEBUG_URL: `unix:${join(dir, 'controller-debug.sock')}`,
+      OVN_SB_DB: lab.central.sb.unixRemotes,
+      PATH: `${join(repoRoot, 'scripts')}:${process.env.PATH ?? ''}`,
+    };
+    writeFileSync(
+      join(dir, 'env.sh'),
+      `${Object.entries(env)
+        .map(([k, v]) => `export ${k}=${v}`)
+        .join('\n')}\n`,
+    );
     writeFileSync(join(dir, 'cluster.json'), JSON.stringify(manifest, null, 2));
 
     say('starting the API server (embedded, with the kubeovn.io CRDs)');
@@ -121,7 +135,15 @@ export class Cluster {
       dir,
       name: 'controller',
       entry: 'src/controller/main.ts',
-      args: ['--kubeconfig', kubeconfig, '--ovn-nb-addr', nbRemote, '--leader-elect=false'],
+      args: [
+        '--kubeconfig',
+        kubeconfig,
+        '--ovn-nb-addr',
+        nbRemote,
+        '--leader-elect=false',
+        '--debug-addr',
+        `unix:${join(dir, 'controller-debug.sock')}`,
+      ],
       readyLog: /"msg":"synced"/,
     });
 

@@ -370,3 +370,31 @@ describe("the daemon's debug endpoint", () => {
     expect(statSync(sock()).mode & 0o777).toBe(0o600);
   });
 });
+
+describe('kubectl ko', () => {
+  /** The plugin as an operator runs it: with the lab's env.sh (KUBECONFIG, OVNK_DEBUG_URL, OVN_*_DB). */
+  async function ko(...argv: string[]) {
+    const env = Object.fromEntries(
+      readFileSync(join(cluster.dir, 'env.sh'), 'utf8')
+        .split('\n')
+        .map((l) => /^export ([A-Z_]+)=(.*)$/.exec(l))
+        .filter((m): m is RegExpExecArray => !!m)
+        .map((m) => [m[1]!, m[2]!]),
+    );
+    return execa(join(import.meta.dirname, '../../../scripts/kubectl-ko'), argv, { env, reject: false });
+  }
+
+  test('nbctl views, diagnose, trace of a pod to another pod, status of the databases', async () => {
+    const ls = await ko('nbctl', 'ls-list');
+    expect(ls.stdout).toBe(await cluster.lab.nbctl('ls-list'));
+    const diag = await ko('diagnose');
+    expect([diag.exitCode, diag.stdout]).toEqual([0, 'consistent']);
+    const [a1, b1] = [await running('a1'), pods[2]!];
+    const tr = await ko('trace', `default/${a1.metadata!.name}`, b1.status!.podIP!);
+    expect(tr.exitCode).toBe(0);
+    expect(tr.stdout).toMatch(new RegExp(`output to "${b1.metadata!.name}\\.default"`));
+    const st = await ko('status');
+    expect(st.stdout).toMatch(/OVN_Northbound\n\s+unix:\S+\s+standalone/);
+    expect(st.stdout).toMatch(/OVN_Southbound\n\s+unix:\S+\s+standalone/);
+  });
+});
