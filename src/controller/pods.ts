@@ -217,8 +217,9 @@ async function addressPod(
   ]);
   if (r.failed.length > 0) throw r.failed[0]!.error;
   const seen = d.podSeen.get(`${namespace}/${name}`);
+  const portWritten = performance.now();
   if (seen !== undefined)
-    d.metrics.podAddress.observe({ stage: 'port_written' }, (performance.now() - seen) / 1000);
+    d.metrics.podAddress.observe({ stage: 'port_written' }, (portWritten - seen) / 1000);
   // attachments no longer listed: their ports went with the transaction above, their addresses go now
   for (const old of extra?.stale ?? []) await releaseOwner(d, old, undefined, touched);
 
@@ -231,8 +232,21 @@ async function addressPod(
   });
   if (changes) await d.kube.patchPodAnnotations(namespace, name, changes);
   if (seen !== undefined) {
-    d.metrics.podAddress.observe({ stage: 'annotated' }, (performance.now() - seen) / 1000);
+    const total = performance.now() - seen;
+    d.metrics.podAddress.observe({ stage: 'annotated' }, total / 1000);
     d.podSeen.delete(`${namespace}/${name}`);
+    // one line per pod addressed, with where its time went
+    d.log.info(
+      {
+        pod: `${namespace}/${name}`,
+        ip: alloc.ipAddress,
+        subnet,
+        port_ms: Math.round(portWritten - seen),
+        annotate_ms: Math.round(performance.now() - portWritten),
+        total_ms: Math.round(total),
+      },
+      'pod addressed',
+    );
   }
   return undefined;
 }
