@@ -37,14 +37,17 @@ function startController(kubeconfig: string, nb: string): { child: ResultPromise
       `--kubeconfig=${kubeconfig}`,
       `--ovn-nb-addr=${nb}`,
       '--leader-elect=false',
+      '--debug-addr=127.0.0.1:0',
+      // one line per pod at info would be 10k lines: the bench reads only "synced" (a warn-level run would
+      // hide it), so it keeps info and scans only the newest output
     ],
-    { cwd: root, reject: false, stdin: 'ignore' },
+    { cwd: root, reject: false, stdin: 'ignore', buffer: { stdout: false } },
   );
   const synced = new Promise<number>((resolve, reject) => {
-    let buf = '';
+    let tail = '';
     child.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      if (buf.includes('"msg":"synced"')) resolve(Date.now() - t0);
+      tail = (tail + d.toString()).slice(-4096);
+      if (tail.includes('"msg":"synced"')) resolve(Date.now() - t0);
     });
     void child.then((r) => reject(new Error(`controller exited (${r.exitCode}): ${r.stderr.slice(-2000)}`)));
   });

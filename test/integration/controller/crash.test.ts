@@ -52,6 +52,8 @@ function controller(extra: string[] = []): ResultPromise {
       `--kubeconfig=${join(dir, 'kubeconfig')}`,
       `--ovn-nb-addr=${ctx.lab.central.nb.unixRemotes}`,
       '--log-level=warn',
+      // several replicas run at once: each debug endpoint on a port of its own
+      '--debug-addr=127.0.0.1:0',
       ...extra,
     ],
     { cwd: root, reject: false, stdin: 'ignore' },
