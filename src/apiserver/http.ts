@@ -1,6 +1,7 @@
 // The HTTP face: routes a Kubernetes REST path to discovery or to a verb on a resource,
 // negotiates JSON vs Table, and turns every failure into a Status body with the right code.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuditLog } from './audit.ts';
 import { decodeJson, decodeObject, mediaType, readBody } from './body.ts';
 import type { Discovery } from './discovery.ts';
 import { serverVersion } from './discovery.ts';
@@ -30,6 +31,8 @@ export interface HttpContext {
   serverAddress(): string;
   /** Called with each request that failed with a 5xx. */
   onServerError?(err: unknown, req: IncomingMessage): void;
+  /** Records every resource request (opt-in). */
+  audit?: AuditLog;
 }
 
 interface Target {
@@ -190,6 +193,14 @@ export function createHandler(ctx: HttpContext): (req: IncomingMessage, res: Ser
     const method = req.method ?? 'GET';
     const verb = verbOf(method, t, q);
     const { info } = t;
+    ctx.audit?.record(req, res, {
+      verb,
+      apiGroup: info.group,
+      resource: info.plural,
+      subresource: t.subresource,
+      namespace: t.namespace,
+      name: t.name,
+    });
     if (verb === 'invalid' || (!t.subresource && !info.verbs.includes(verb))) {
       throw methodNotAllowed('the server does not allow this method on the requested resource');
     }

@@ -1,5 +1,5 @@
 // CLI: `npx tsx src/apiserver/main.ts [--port 0] [--host 127.0.0.1] [--state-file F] [--kubeconfig F]
-//        [--manifests deploy/crds]... [--tls] [--history-size N]`
+//        [--manifests deploy/crds]... [--tls] [--history-size N] [--audit-log F]`
 // Prints the URL and the kubeconfig path, then serves until SIGINT/SIGTERM (state is flushed on the way out).
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,13 +16,14 @@ const { values } = parseArgs({
     manifests: { type: 'string', multiple: true },
     tls: { type: 'boolean', default: false },
     'history-size': { type: 'string' },
+    'audit-log': { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (values.help) {
   console.log(
-    'usage: main.ts [--port 0] [--host 127.0.0.1] [--state-file FILE] [--kubeconfig FILE] [--manifests PATH]... [--tls] [--history-size N]',
+    'usage: main.ts [--port 0] [--host 127.0.0.1] [--state-file FILE] [--kubeconfig FILE] [--manifests PATH]... [--tls] [--history-size N] [--audit-log FILE]',
   );
   process.exit(0);
 }
@@ -37,6 +38,7 @@ const server = await startApiServer({
   manifests: values.manifests,
   tls: values.tls,
   historySize: values['history-size'] ? Number(values['history-size']) : undefined,
+  auditLogPath: values['audit-log'],
   logger,
 });
 console.log(`apiserver listening on ${server.url}`);

@@ -5,6 +5,7 @@ import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { AuditLog } from './audit.ts';
 import { builtinResources } from './builtins.ts';
 import { crdResourceInfo, serveCrds } from './crd.ts';
 import { Discovery } from './discovery.ts';
@@ -17,6 +18,7 @@ import { readManifests } from './manifests.ts';
 import { ObjectApi } from './objects.ts';
 import { OpenApi } from './openapi.ts';
 import { Persistence, readState } from './persist.ts';
+import { rbacResources } from './rbac.ts';
 import { Registry } from './registry.ts';
 import { reserveServiceAddresses, ServiceIPs } from './service-ips.ts';
 import { Store } from './store.ts';
@@ -49,6 +51,8 @@ export interface ApiServerOptions {
   kubeconfigPath?: string;
   /** Manifest files or folders applied at start (e.g. deploy/crds). */
   manifests?: string[];
+  /** Append one JSON line per resource request to this file (see audit.ts). */
+  auditLogPath?: string;
   logger?: Logger;
 }
 
@@ -119,6 +123,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const registry = new Registry();
   const serviceIPs = new ServiceIPs(opts.serviceCIDR ?? '10.96.0.0/12');
   for (const info of builtinResources(serviceIPs)) registry.register(info);
+  for (const info of rbacResources()) registry.register(info);
   registry.register(crdResourceInfo());
   const api = new ObjectApi(store, registry);
   for (const [key, objects] of restored?.resources ?? []) store.load(key, objects, restored!.resourceVersion);
@@ -144,6 +149,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     faults,
     openapi: new OpenApi(registry, (info) => info.schema),
     serverAddress: () => address,
+    audit: opts.auditLogPath ? new AuditLog(opts.auditLogPath) : undefined,
     onServerError: (err, req) =>
       opts.logger?.error({ err, method: req.method, url: req.url }, 'apiserver request failed'),
   });
