@@ -36,8 +36,8 @@ export function serveControllerDebug(o: ControllerDebugOptions) {
       lazyRouter('/debug/', () => {
         const d = o.deps();
         if (!d) return undefined;
-        let r = routers.get(d);
-        if (!r) routers.set(d, (r = controllerDebugRouter(d)));
+        const r = routers.get(d) ?? controllerDebugRouter(d);
+        routers.set(d, r);
         return r;
       }),
     ],
