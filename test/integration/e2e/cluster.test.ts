@@ -76,7 +76,8 @@ describe('pods on a real multi-node stack', () => {
           apiVersion: 'kubeovn.io/v1',
           kind: 'Subnet',
           metadata: { name: 'blue' },
-          spec: { cidrBlock: '10.66.0.0/24', namespaces: ['blue'] },
+          // a subnet's mtu reaches its pods' interfaces
+          spec: { cidrBlock: '10.66.0.0/24', namespaces: ['blue'], mtu: 1300 },
         }),
       },
     );
@@ -86,6 +87,9 @@ describe('pods on a real multi-node stack', () => {
     });
     await core.createNamespacedPod({ namespace: 'blue', body: pod('c2', 'node2', {}, 'blue') });
     pods = [await running('a1'), await running('a2'), await running('b1'), await running('c2', 'blue')];
+    const mtu = async (p: V1Pod) =>
+      JSON.parse((await inPod(p, 'ip', ['-j', 'link', 'show', 'dev', 'eth0'])).stdout)[0].mtu;
+    expect([await mtu(pods[0]!), await mtu(pods[3]!)]).toEqual([1400, 1300]);
     expect(pods.map((p) => p.status?.podIP)).toEqual([
       expect.stringMatching(/^10\.16\./),
       expect.stringMatching(/^10\.16\./),

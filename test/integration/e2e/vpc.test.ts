@@ -1,5 +1,8 @@
 // VPCs for real on the two-node lab: isolated tenant networks with overlapping CIDRs, joined on purpose by a
 // peering declared on both sides (no hand-written routes), cut when the peering goes; a drop policy works.
+
+import { request } from 'node:http';
+import { join } from 'node:path';
 import {
   CoreV1Api,
   CustomObjectsApi,
@@ -127,5 +130,54 @@ describe('VPCs on a real multi-node stack', () => {
       'ip_prefix="10.100.0.0/24"',
     );
     expect(routes).toMatch(/origin=user/);
+  });
+});
+
+describe("the controller's ovn-nbctl views of this topology", () => {
+  /** GET on the lab controller's debug socket. */
+  function view(path: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: join(cluster.dir, 'controller-debug.sock'), path }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => {
+          text += c.toString();
+        });
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  test('two VPCs, a peering, several subnets, pods, ACLs: identical to the real ovn-nbctl', async () => {
+    // a private subnet brings ACLs into the picture
+    await create('subnets', 'Subnet', 'private-net', {
+      cidrBlock: '10.210.0.0/24',
+      private: true,
+      allowSubnets: ['10.16.0.0/16'],
+    });
+    await eventually(async () => expect(await cluster.lab.nbctl('acl-list', 'private-net')).toMatch(/drop/));
+    const cases: [string, string[]][] = [
+      ['ls-list', []],
+      ['lr-list', []],
+      ['show', ['vpc-a']],
+      ['show', ['a-net']],
+      ['lsp-list', ['a-net']],
+      ['lrp-list', ['vpc-a']],
+      ['lrp-list', ['vpc-c']],
+      ['lr-route-list', ['vpc-a']],
+      ['lr-route-list', ['vpc-c']],
+      ['lr-route-list', ['ovn-cluster']],
+      ['lr-policy-list', ['ovn-cluster']],
+      ['acl-list', ['private-net']],
+    ];
+    await eventually(async () => {
+      for (const [v, args] of cases) {
+        const q = args.map((a) => `arg=${encodeURIComponent(a)}`).join('&');
+        expect(await view(`/nbctl/${v}${q ? `?${q}` : ''}`), `${v} ${args.join(' ')}`).toBe(
+          `${await cluster.lab.nbctl(v, ...args)}\n`,
+        );
+      }
+    });
   });
 });
