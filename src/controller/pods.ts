@@ -284,14 +284,23 @@ export async function releasePod(
 
 /** The IP CRs of a pod's attachments ("<pod>.<ns>.<provider>"). */
 function attachmentRecords(d: Deps, namespace: string, pod: string): string[] {
-  const prefix = `${pod}.${namespace}.`;
-  return d.ips
-    .list()
-    .filter(
-      (ip) =>
-        ip.spec.podName === pod && ip.spec.namespace === namespace && ip.metadata!.name!.startsWith(prefix),
-    )
-    .map((ip) => ip.metadata!.name!);
+  // looked up by name for each attachment provider (few), never by scanning every IP CR (many)
+  const out: string[] = [];
+  for (const provider of attachmentProviders(d)) {
+    const name = attachmentOwner(pod, namespace, provider);
+    if (d.ips.get(name)?.spec.podName === pod) out.push(name);
+  }
+  return out;
+}
+
+/** The providers of attachment networks: the subnets' providers other than "ovn". */
+function attachmentProviders(d: Deps): Set<string> {
+  const out = new Set<string>();
+  for (const s of d.subnets.list()) {
+    const p = s.spec?.provider;
+    if (p && p !== 'ovn') out.add(p);
+  }
+  return out;
 }
 
 /**

@@ -6,6 +6,9 @@ import { named, Ops, OvsdbClient, type Replica } from '../ovsdb/index.ts';
 
 const ops = new Ops<Tables>();
 
+/** Columns that change all the time without meaning anything to us (traffic counters, link resets). */
+const VOLATILE = new Set(['statistics', 'link_resets']);
+
 export interface PortSpec {
   name: string;
   /** "" for a system device (a veth end), "internal" for a port OVS creates (ovn0). */
@@ -28,8 +31,14 @@ export class OvsPorts {
       probeIntervalMs: 5_000,
     });
     try {
-      // the whole (small) node database: the same replica serves the ovs-vsctl views of the debug endpoint
-      const spec = Object.fromEntries([...client.schema.tables.keys()].map((t) => [t, {}]));
+      // the whole (small) node database, so the same replica serves the ovs-vsctl views of the debug
+      // endpoint; but not the counters ovs-vswitchd rewrites every few seconds for every interface
+      const spec = Object.fromEntries(
+        [...client.schema.tables.entries()].map(([name, t]) => [
+          name,
+          { columns: [...t.columns.keys()].filter((c) => !VOLATILE.has(c)) },
+        ]),
+      );
       const replica = await client.monitor(spec as Parameters<typeof client.monitor>[0]);
       return new OvsPorts(client, replica, opts.bridge ?? 'br-int');
     } catch (e) {
