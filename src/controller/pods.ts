@@ -196,7 +196,10 @@ async function addressPod(
     who.kind === 'vm'
       ? vmPortOptions(d.vmims.list(), namespace, who.vm!, vmNode(d, namespace, who.vm!, pod))
       : {};
-  const extra = who.kind === 'vm' ? undefined : await addressAttachments(d, pod, portSecurity, touched);
+  const extra =
+    who.kind !== 'vm' && hasAttachments(ann)
+      ? await addressAttachments(d, pod, portSecurity, touched)
+      : undefined;
   const r = await d.nb.apply([
     {
       owner: who.nbOwner,
@@ -282,6 +285,13 @@ export async function releasePod(
     await releaseOwner(d, a, owners.pod(namespace, name), touched);
 }
 
+/** Whether the pod asks for secondary networks now, or was given one before (its annotations say so). */
+function hasAttachments(ann: Record<string, string>): boolean {
+  if (ann[NETWORKS_ANNOTATION]) return true;
+  for (const k in ann) if (k.endsWith('.kubernetes.io/allocated') && k !== Ann.allocated) return true;
+  return false;
+}
+
 /** The IP CRs of a pod's attachments ("<pod>.<ns>.<provider>"). */
 function attachmentRecords(d: Deps, namespace: string, pod: string): string[] {
   // looked up by name for each attachment provider (few), never by scanning every IP CR (many)
@@ -313,12 +323,12 @@ async function addressAttachments(
   pod: V1Pod,
   portSecurity: boolean,
   touched: (subnet: string) => void,
-): Promise<{ rows: DesiredRow[]; annotations: Record<string, string>; stale: string[] }> {
+): Promise<{ rows: DesiredRow[]; annotations: Record<string, string | null>; stale: string[] }> {
   const namespace = pod.metadata!.namespace!;
   const name = pod.metadata!.name!;
   const ann = pod.metadata?.annotations ?? {};
   const rows: DesiredRow[] = [];
-  const annotations: Record<string, string> = {};
+  const annotations: Record<string, string | null> = {};
   const keep = new Set<string>();
   let wanted: AttachmentRequest[] = [];
   try {
@@ -378,5 +388,10 @@ async function addressAttachments(
     annotations[key('routed')] = 'true';
   }
   const stale = attachmentRecords(d, namespace, name).filter((x) => !keep.has(x));
+  // a dropped attachment's annotations go with it
+  const prefix = `${name}.${namespace}.`;
+  for (const owner of stale)
+    for (const k of ['allocated', 'ip_address', 'mac_address', 'cidr', 'gateway', 'logical_switch', 'routed'])
+      annotations[attachmentKey(owner.slice(prefix.length), k)] = null;
   return { rows, annotations, stale };
 }

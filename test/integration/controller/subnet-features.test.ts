@@ -182,5 +182,14 @@ describe('subnet features', () => {
       expect(await s.getCr('ips', lsp).catch(() => 'gone')).toBe('gone');
     });
     expect(s.controller.deps.ipam.ownerOfIp('attach-net', '172.17.0.50')).toBeUndefined();
+    await eventually(async () => {
+      const left =
+        (await s.core.readNamespacedPod({ name: 'multi', namespace: 'default' })).metadata?.annotations ?? {};
+      expect(
+        Object.keys(left).filter(
+          (k) => k.startsWith(`${provider}.kubernetes.io/`) && k !== `${provider}.kubernetes.io/ip_address`,
+        ),
+      ).toEqual([]);
+    });
   });
 });
