@@ -305,7 +305,12 @@ export class Controller {
       metrics: metrics.queue('nodes'),
       ...workers,
       onDropped,
-      reconcile: (k) => reconcileNode(deps, k),
+      reconcile: async (k) => {
+        const r = await reconcileNode(deps, k);
+        // a node's join address counts in the join subnet's status
+        subnetStatusQ.addAfter(config.joinSubnet.name, STATUS_DELAY_MS);
+        return r;
+      },
     });
     const vmQ = new WorkQueue({
       metrics: metrics.queue('vms'),

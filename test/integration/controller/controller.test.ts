@@ -224,6 +224,8 @@ describe('controller', () => {
         /30000\s+ip4\.dst == 172\.30\.0\.1\s+reroute\s+100\.64\.0\.2/,
       ),
     );
+    // the join subnet counts it
+    await eventually(async () => expect((await getSubnet('join')).status?.v4usingIPs).toBe(1));
   });
 
   test('deleting a pod releases its port, IP CR and address', async () => {
