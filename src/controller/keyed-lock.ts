@@ -1,7 +1,12 @@
-// Serialises work per key across different queue keys: a VM's launcher pods are different pods (and so may
-// be reconciled at once by the pod queue) but share one address and one port.
+// Serialises work per key: a VM's launcher pods are different pods (and so may be reconciled at once by the
+// pod queue) but share one address and one port; the daemon's CNI calls for one attachment run one by one.
 export class KeyedLock {
   private readonly tails = new Map<string, Promise<unknown>>();
+
+  /** Whether work for the key is running or waiting. */
+  busy(key: string): boolean {
+    return this.tails.has(key);
+  }
 
   run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.tails.get(key) ?? Promise.resolve();

@@ -1,18 +1,12 @@
 // The request the CNI plugin sends for every command (docs/cni-daemon-protocol.md), validated.
+import type { DaemonRequest } from '../cni/daemon-client.ts';
 import { DaemonCode, DaemonError } from './errors.ts';
 
 export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'GC' | 'STATUS';
 
-export interface CniRequest {
+/** What the plugin sends (its DaemonRequest, the one definition of the wire shape), with the command checked. */
+export interface CniRequest extends Omit<DaemonRequest, 'command'> {
   command: CniCommand;
-  cniVersion: string;
-  containerId: string;
-  netns: string;
-  ifName: string;
-  podName: string;
-  podNamespace: string;
-  podUid: string;
-  config: Record<string, unknown>;
 }
 
 const str = (v: unknown) => (typeof v === 'string' ? v : '');

@@ -5,6 +5,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../controller/deps.ts';
 import { Ann } from '../controller/k8s/annotations.ts';
+import { KeyedLock } from '../controller/keyed-lock.ts';
 import { VENDOR, VENDOR_KEY } from '../controller/nb/ownership.ts';
 import { podPortName } from '../controller/nb/topology.ts';
 import { announcePodAddresses } from './address-announce.ts';
@@ -48,24 +49,13 @@ export interface CniResult {
 }
 
 export class PodNetwork {
-  private readonly locks = new Map<string, Promise<unknown>>();
+  /** One operation at a time per attachment ("<containerId>/<ifName>"). */
+  private readonly locks = new KeyedLock();
 
   constructor(private readonly o: PodNetworkOptions) {}
 
-  /** Runs fn after every earlier operation on the same attachment has finished. */
-  private serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(key) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.locks.set(key, tail);
-    void tail.then(() => {
-      if (this.locks.get(key) === tail) this.locks.delete(key);
-    });
-    return next;
-  }
-
   add(req: CniRequest): Promise<CniResult> {
-    return this.serial(`${req.containerId}/${req.ifName}`, () => this.doAdd(req));
+    return this.locks.run(`${req.containerId}/${req.ifName}`, () => this.doAdd(req));
   }
 
   private async doAdd(req: CniRequest): Promise<CniResult> {
@@ -193,7 +183,7 @@ export class PodNetwork {
   }
 
   del(req: CniRequest): Promise<void> {
-    return this.serial(`${req.containerId}/${req.ifName}`, async () => {
+    return this.locks.run(`${req.containerId}/${req.ifName}`, async () => {
       const hostIf = hostVethName(req.containerId, req.ifName);
       const ports = new Set([hostIf]);
       for (const i of this.o.ovs.interfacesWith({
@@ -225,7 +215,7 @@ export class PodNetwork {
   }
 
   check(req: CniRequest): Promise<void> {
-    return this.serial(`${req.containerId}/${req.ifName}`, async () => {
+    return this.locks.run(`${req.containerId}/${req.ifName}`, async () => {
       const pod = this.o.pods.get(req.podNamespace, req.podName);
       if (!pod || !isAddressed(pod.metadata?.annotations, providerOf(req)))
         throw new DaemonError(
@@ -269,7 +259,7 @@ export class PodNetwork {
       const ifName = i.external_ids[IFNAME_KEY];
       if (!containerId || !ifName) continue; // not a pod port (ovn0)
       const key = `${containerId}/${ifName}`;
-      if (valid.has(key) || this.locks.has(key)) continue; // still wanted, or an ADD/DEL is under way
+      if (valid.has(key) || this.locks.busy(key)) continue; // still wanted, or an ADD/DEL is under way
       await this.del({
         ...req,
         command: 'DEL',
