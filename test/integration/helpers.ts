@@ -1,5 +1,6 @@
 // Shared fixtures for integration tests: a lab per test file, stopped even when tests fail.
 
+import { request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll } from 'vitest';
 import { Lab, type LabOptions } from '../../src/lab/lab.ts';
@@ -38,4 +39,19 @@ export async function eventually(check: () => unknown | Promise<unknown>, timeou
     if (Date.now() > deadline) throw error;
     await sleep(25);
   }
+}
+
+/** GET over a unix socket (the lab's debug endpoints listen on sockets): status and body. */
+export function getUnix(socketPath: string, path: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method: 'GET' }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => {
+        text += c.toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

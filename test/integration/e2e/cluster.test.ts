@@ -1,7 +1,6 @@
 // The whole stack on a real two-node lab: API server, controller, a daemon and the CNI plugin per node,
 // lab kubelets that call the plugin as a runtime does, OVS/OVN with geneve tunnels. Pods really talk.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { execa } from 'execa';
@@ -11,7 +10,7 @@ import { endpoints, formatMatrix, measure } from '../../../src/lab/connectivity.
 import { listNetns } from '../../../src/lab/netns.ts';
 import { podNetnsName } from '../../../src/lab/pod-sandboxes.ts';
 import { isAlive, waitGone } from '../../../src/lab/proc.ts';
-import { eventually } from '../helpers.ts';
+import { eventually, getUnix } from '../helpers.ts';
 
 let cluster: Cluster;
 let core: CoreV1Api;
@@ -342,21 +341,6 @@ describe('CNI commands against the real daemon', () => {
     await core.deleteNamespacedPod({ namespace: 'default', name: 'gc-me' });
   });
 });
-
-/** GET over a unix socket (the lab daemons' debug endpoints). */
-function getUnix(socketPath: string, path: string): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'GET' }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => {
-        text += c.toString();
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
 
 describe("the daemon's debug endpoint", () => {
   const sock = () => join(cluster.dir, 'node1', 'ovnk', 'debug.sock');

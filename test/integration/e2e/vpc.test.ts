@@ -1,7 +1,6 @@
 // VPCs for real on the two-node lab: isolated tenant networks with overlapping CIDRs, joined on purpose by a
 // peering declared on both sides (no hand-written routes), cut when the peering goes; a drop policy works.
 
-import { request } from 'node:http';
 import { join } from 'node:path';
 import {
   CoreV1Api,
@@ -15,7 +14,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Cluster } from '../../../src/lab/cluster.ts';
 import { podNetnsName } from '../../../src/lab/pod-sandboxes.ts';
-import { eventually } from '../helpers.ts';
+import { eventually, getUnix } from '../helpers.ts';
 
 let cluster: Cluster;
 let core: CoreV1Api;
@@ -135,19 +134,7 @@ describe('VPCs on a real multi-node stack', () => {
 
 describe("the controller's ovn-nbctl views of this topology", () => {
   /** GET on the lab controller's debug socket. */
-  function view(path: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const req = request({ socketPath: join(cluster.dir, 'controller-debug.sock'), path }, (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => {
-          text += c.toString();
-        });
-        res.on('end', () => resolve(text));
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  }
+  const view = async (path: string) => (await getUnix(join(cluster.dir, 'controller-debug.sock'), path)).text;
 
   test('two VPCs, a peering, several subnets, pods, ACLs: identical to the real ovn-nbctl', async () => {
     // a private subnet brings ACLs into the picture
