@@ -272,6 +272,13 @@ export class Controller {
         for (const ns of deps.namespaces.list()) namespaceQ.add(ns.metadata!.name!);
         for (const [pool, subnet] of deps.poolSubnet) if (subnet === k) ippoolQ.add(pool);
         allVpcs();
+        // pods that asked for this subnet before it was valid (a custom VPC's subnet waits for its router)
+        if (deps.valid.has(k))
+          for (const p of deps.pods.list()) {
+            const a = p.metadata?.annotations;
+            if (a?.[Ann.logicalSwitch] === k && a[Ann.allocated] !== 'true')
+              podQ.add(`${p.metadata!.namespace}/${p.metadata!.name}`);
+          }
         return r;
       },
     });

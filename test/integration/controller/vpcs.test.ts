@@ -142,6 +142,16 @@ describe('VPCs', () => {
     );
   });
 
+  test('a pod that asks for a subnet before it is valid gets its address once it is', async () => {
+    await s.core.createNamespacedPod({
+      namespace: 'default',
+      body: pod('early', { [Ann.logicalSwitch]: 'e-net' }),
+    });
+    await s.createCr('subnets', 'Subnet', 'e-net', { cidrBlock: '10.160.0.0/24', vpc: 'vpc-e' });
+    await s.createCr('vpcs', 'Vpc', 'vpc-e', {});
+    expect((await annotated('early'))[Ann.logicalSwitch]).toBe('e-net');
+  });
+
   test('a VPC with subnets is not deleted: a condition says why; once its subnets are gone, so is its router', async () => {
     await s.custom.deleteClusterCustomObject({ ...crd('vpcs'), name: 'vpc-d' });
     await eventually(async () =>
