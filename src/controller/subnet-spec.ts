@@ -61,6 +61,16 @@ export function formatSubnet(s: Subnet, defaultVpc: string): FormattedSubnet {
   };
 }
 
+/**
+ * A subnet of the overlay needs a router port address in every family; a /32 or /128 has none to spare
+ * (such a CIDR is still a valid spec: formatSubnet accepts it).
+ */
+export function requireGateway(f: FormattedSubnet): void {
+  const families = [f.layout.v4, f.layout.v6].filter((x) => x !== undefined);
+  if (f.gatewayCidrs.length < families.length)
+    throw new SubnetInvalid('InvalidCIDR', `cidrBlock ${f.cidrBlock} leaves no address for a gateway`);
+}
+
 function reasonOf(e: IpamError): string {
   if (e.field.includes('gateway')) return 'InvalidGateway';
   if (e.field.includes('exclude')) return 'InvalidExcludeIps';

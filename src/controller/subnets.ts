@@ -5,7 +5,13 @@ import type { Deps } from './deps.ts';
 import { condition, patchStatusIfChanged } from './k8s/status.ts';
 import type { Condition, Subnet } from './k8s/types.ts';
 import { defaultRouteRows, owners, subnetRows } from './nb/topology.ts';
-import { type FormattedSubnet, formatSubnet, overlapping, SubnetInvalid } from './subnet-spec.ts';
+import {
+  type FormattedSubnet,
+  formatSubnet,
+  overlapping,
+  requireGateway,
+  SubnetInvalid,
+} from './subnet-spec.ts';
 import { DEFAULT_VPC, routerOfVpc } from './vpcs.ts';
 
 export type Outcome = { requeueAfterMs: number } | undefined;
@@ -33,6 +39,7 @@ export async function reconcileSubnet(d: Deps, name: string): Promise<Outcome> {
   let f: FormattedSubnet;
   try {
     f = formatSubnet(s, 'ovn-cluster');
+    requireGateway(f);
     if (f.vpc !== DEFAULT_VPC && !d.vpcs.get(f.vpc))
       throw new SubnetInvalid('VpcNotFound', `VPC ${f.vpc} does not exist`);
     const clash = overlapping(f, [...d.valid.values()]);
@@ -80,7 +87,19 @@ export async function reconcileSubnet(d: Deps, name: string): Promise<Outcome> {
   // the default VPC sends what no other route takes to the join gateway, as Kube-OVN does
   if (isJoin && inDefaultVpc) desired.push(...defaultRouteRows(router, f.gateway.split(',')));
   const r = await d.nb.apply([{ owner: owners.subnet(name), desired }]);
-  if (r.failed.length > 0) throw r.failed[0]!.error; // e.g. the VPC's router is not there yet: retry
+  if (r.failed.length > 0) {
+    // e.g. the VPC's router is not there yet, or a name is another object's: said in the status, retried
+    const err = r.failed[0]!.error;
+    const reason = err.code === 'NB_PARENT_MISSING' ? 'VpcNotReady' : 'NameConflict';
+    const before = s.status?.conditions?.find((c) => c.type === 'Ready');
+    await patchSubnetStatus(d, s, {}, [
+      condition('Validated', true, 'ValidatedSuccessfully'),
+      condition('Ready', false, reason, err.message),
+    ]);
+    if (before?.status !== 'False' || before.message !== err.message)
+      await d.kube.event(s, 'Warning', reason, err.message);
+    throw err;
+  }
 
   // write back the formatted spec, as Kube-OVN does, only when it differs (no generation churn)
   const spec = s.spec;

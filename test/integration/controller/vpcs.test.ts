@@ -142,6 +142,23 @@ describe('VPCs', () => {
     );
   });
 
+  test('a subnet of a VPC that is refused says so in its status (Ready=False VpcNotReady), not only in retries', async () => {
+    await s.createCr('vpcs', 'Vpc', 'vpc-bad', {
+      staticRoutes: [{ cidr: '0.0.0.0/0', nextHopIP: '192.0.2.1' }],
+    });
+    await s.createCr('subnets', 'Subnet', 'bad-net', { cidrBlock: '10.151.0.0/24', vpc: 'vpc-bad' });
+    await eventually(async () =>
+      expect(await condition('subnets', 'bad-net', 'Ready')).toMatchObject({
+        status: 'False',
+        reason: 'VpcNotReady',
+      }),
+    );
+    expect(await nbctl('--bare', '--columns=name', 'find', 'Logical_Switch', 'name=bad-net')).toBe('');
+    await s.custom.deleteClusterCustomObject({ ...crd('subnets'), name: 'bad-net' });
+    await s.custom.deleteClusterCustomObject({ ...crd('vpcs'), name: 'vpc-bad' });
+    await eventually(async () => expect(await s.getCr('vpcs', 'vpc-bad').catch(() => 'gone')).toBe('gone'));
+  });
+
   test('a pod that asks for a subnet before it is valid gets its address once it is', async () => {
     await s.core.createNamespacedPod({
       namespace: 'default',
