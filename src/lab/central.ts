@@ -54,11 +54,19 @@ export class OvnDatabase {
     await Promise.all(this.servers.map((s) => s.start()));
     if (this.clustered) {
       // every member must have completed joining; a leader killed before that leaves no majority
-      await waitFor(`${this.kind} raft cluster formed`, () => this.formed(), 20_000, 50);
+      await this.waitFormed();
     }
   }
 
-  private async formed(): Promise<boolean> {
+  /** Resolves once every member has joined and one leads (at once for a standalone database). */
+  async waitFormed(timeoutMs = 20_000): Promise<void> {
+    if (this.clustered)
+      await waitFor(`${this.kind} raft cluster formed`, () => this.isFormed(), timeoutMs, 50);
+  }
+
+  /** Every member has joined and one of them leads (for a standalone database: its server runs). */
+  async isFormed(): Promise<boolean> {
+    if (!this.clustered) return this.servers[0]?.pid !== undefined;
     const all = await Promise.all(this.servers.map((s) => s.clusterStatus().catch(() => undefined)));
     return (
       all.every((st) => st?.status === 'cluster member' && st.servers === this.servers.length) &&
@@ -134,6 +142,10 @@ export class Central {
       `--log-file=${join(this.dir, 'ovn-northd.log')}`,
       `--unixctl=${join(this.dir, 'ovn-northd.ctl')}`,
     ]);
+  }
+
+  get northdRunning(): boolean {
+    return livePid(this.northd.pidfile, this.northd.comm) !== undefined;
   }
 
   async stopNorthd(): Promise<void> {

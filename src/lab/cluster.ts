@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { buildCniPlugin } from '../../scripts/build-cni.ts';
 import type { KubeletsConfig } from './kubelet-main.ts';
 import { Lab, type LabOptions, teardownLabDir } from './lab.ts';
+import { freePort } from './ports.ts';
 import { isAlive, waitGone } from './proc.ts';
 import { type ServiceSpec, startService } from './services.ts';
 
@@ -29,10 +30,20 @@ export interface ClusterManifest {
   nodes: ClusterNode[];
   env: Record<string, string>;
   daemonArgs: string[];
+  /** The API server's fixed port: a restarted server must come back where the kubeconfig points. */
+  apiserverPort: number;
 }
 
-export interface ClusterOptions extends Pick<LabOptions, 'root' | 'encap'> {
+export interface ClusterOptions
+  extends Pick<LabOptions, 'root' | 'encap' | 'nbMembers' | 'sbMembers' | 'electionTimerMs'> {
   nodes?: number;
+  /**
+   * Controller replicas (default 1, without leader election). More than one run with leader election on
+   * a Lease, as the Deployment does: one leads, the others stand by.
+   */
+  controllers?: number;
+  /** Lease timing for replicated controllers (default 15 s, renew deadline 10 s, retry 2 s). */
+  lease?: { durationSeconds: number; renewDeadlineMs: number; retryPeriodMs: number };
   /** More manifests for the API server, besides the kubeovn.io CRDs (e.g. KubeVirt's CRDs in tests). */
   manifests?: string[];
   /** Extra flags for every node daemon (e.g. --address-timeout-ms 5000). */
@@ -47,6 +58,8 @@ export class Cluster {
   private constructor(
     readonly lab: Lab,
     readonly manifest: ClusterManifest,
+    /** How each of the project's services was started, by pidfile base name, so a fault test can restart it. */
+    private readonly services: Map<string, ServiceSpec>,
   ) {}
 
   get dir(): string {
@@ -57,28 +70,32 @@ export class Cluster {
     const say = opts.progress ?? (() => {});
     const n = opts.nodes ?? 2;
     say(`starting OVN: NB, SB, ovn-northd and ${n} nodes (ovsdb-server, ovs-vswitchd, ovn-controller each)`);
-    const lab = await Lab.start({ nodes: n, northd: true, root: opts.root, encap: opts.encap });
+    const lab = await Lab.start({
+      nodes: n,
+      northd: true,
+      root: opts.root,
+      encap: opts.encap,
+      nbMembers: opts.nbMembers,
+      sbMembers: opts.sbMembers,
+      electionTimerMs: opts.electionTimerMs,
+    });
     try {
-      return await Cluster.startOn(
-        lab,
-        say,
-        opts.kubelets ?? true,
-        opts.daemonArgs ?? [],
-        opts.manifests ?? [],
-      );
+      return await Cluster.startOn(lab, say, opts);
     } catch (e) {
       await lab.stop();
       throw e;
     }
   }
 
-  private static async startOn(
-    lab: Lab,
-    say: (m: string) => void,
-    withKubelets: boolean,
-    daemonArgs: string[],
-    manifests: string[],
-  ): Promise<Cluster> {
+  private static async startOn(lab: Lab, say: (m: string) => void, opts: ClusterOptions): Promise<Cluster> {
+    const withKubelets = opts.kubelets ?? true;
+    const daemonArgs = opts.daemonArgs ?? [];
+    const manifests = opts.manifests ?? [];
+    const services = new Map<string, ServiceSpec>();
+    const start = async (spec: ServiceSpec) => {
+      services.set(join(spec.dir, spec.name), spec);
+      await startService(spec);
+    };
     const dir = lab.dir;
     const kubeconfig = join(dir, 'kubeconfig');
     const nbRemote = lab.central.nb.unixRemotes;
@@ -89,7 +106,16 @@ export class Cluster {
       socket: join(dir, c.name, 'ovnk', 'daemon.sock'),
       podNetnsPrefix: `ovnk-${lab.id}-p${i + 1}`,
     }));
-    const manifest: ClusterManifest = { dir, kubeconfig, nbRemote, nodes, env: lab.env, daemonArgs };
+    const apiserverPort = await freePort();
+    const manifest: ClusterManifest = {
+      dir,
+      kubeconfig,
+      nbRemote,
+      nodes,
+      env: lab.env,
+      daemonArgs,
+      apiserverPort,
+    };
     // what kubectl, kubectl ko and the OVN tools need, for `source <dir>/env.sh`
     const env = {
       ...lab.env,
@@ -107,13 +133,13 @@ export class Cluster {
     writeFileSync(join(dir, 'cluster.json'), JSON.stringify(manifest, null, 2));
 
     say('starting the API server (embedded, with the kubeovn.io CRDs)');
-    await startService({
+    await start({
       dir,
       name: 'apiserver',
       entry: 'src/apiserver/main.ts',
       args: [
         '--port',
-        '0',
+        String(apiserverPort),
         '--kubeconfig',
         kubeconfig,
         '--state-file',
@@ -130,22 +156,11 @@ export class Cluster {
     const binDir = join(dir, 'cni', 'bin');
     await buildCniPlugin(binDir);
 
-    say('starting the controller');
-    await startService({
-      dir,
-      name: 'controller',
-      entry: 'src/controller/main.ts',
-      args: [
-        '--kubeconfig',
-        kubeconfig,
-        '--ovn-nb-addr',
-        nbRemote,
-        '--leader-elect=false',
-        '--debug-addr',
-        `unix:${join(dir, 'controller-debug.sock')}`,
-      ],
-      readyLog: /"msg":"synced"/,
-    });
+    const replicas = opts.controllers ?? 1;
+    say(
+      replicas > 1 ? `starting ${replicas} controller replicas (leader election)` : 'starting the controller',
+    );
+    for (let i = 0; i < replicas; i++) await start(controllerSpec(manifest, i, replicas, opts.lease));
 
     say(`starting the node daemons and the kubelets on ${nodes.map((x) => x.name).join(', ')}`);
     const kubelets: KubeletsConfig = { kubeconfig, nodes: [], cniBinDirs: [binDir, '/usr/lib/cni'] };
@@ -164,40 +179,108 @@ export class Cluster {
           cacheDir: join(nodeDir, 'kubelet'),
           podNetnsPrefix: node.podNetnsPrefix,
         });
-        await startService(daemonSpec(manifest, node, c.ovsSock));
+        await start(daemonSpec(manifest, node, c.ovsSock));
       }),
     );
-    if (!withKubelets) return new Cluster(lab, manifest);
+    if (!withKubelets) return new Cluster(lab, manifest, services);
     const kubeletConf = join(dir, 'kubelets.json');
     writeFileSync(kubeletConf, JSON.stringify(kubelets, null, 2));
-    await startService({
+    await start({
       dir,
       name: 'kubelets',
       entry: 'src/lab/kubelet-main.ts',
       args: [kubeletConf],
       readyLog: /"msg":"kubelets ready"/,
     });
-    return new Cluster(lab, manifest);
+    return new Cluster(lab, manifest, services);
+  }
+
+  /** The service names (relative to the lab directory) this cluster started, e.g. "controller", "node1/ovnk/daemon". */
+  serviceNames(): string[] {
+    return [...this.services.keys()].map((k) => k.slice(this.dir.length + 1));
+  }
+
+  /** The pid of a service started by this cluster, if it is alive. */
+  servicePid(name: string): number | undefined {
+    try {
+      const pid = Number(readFileSync(join(this.dir, `${name}.pid`), 'utf8'));
+      return isAlive(pid) ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Ends a service with the signal (SIGKILL: a crash; SIGTERM: a graceful stop) and waits until it is gone.
+   * It stays down until startAgain().
+   */
+  async stopService(name: string, signal: NodeJS.Signals): Promise<void> {
+    const pid = this.servicePid(name);
+    if (!pid) return;
+    process.kill(pid, signal);
+    if (!(await waitGone(pid, 10_000))) {
+      process.kill(pid, 'SIGKILL');
+      await waitGone(pid, 5_000);
+    }
+  }
+
+  /** Starts a service as it was first started; resolves once it logs that it is ready again. */
+  async startAgain(name: string): Promise<void> {
+    const spec = this.services.get(join(this.dir, name));
+    if (!spec) throw new Error(`no service ${name} in this cluster`);
+    await startService(spec);
   }
 
   /** Kills a node's daemon (SIGKILL, as a crash) and starts it again; resolves once it serves again. */
   async restartDaemon(nodeName: string): Promise<void> {
-    const i = this.manifest.nodes.findIndex((n) => n.name === nodeName);
-    const chassis = this.lab.chassis[i];
-    if (!chassis) throw new Error(`no node ${nodeName}`);
-    const pidfile = join(this.dir, nodeName, 'ovnk', 'daemon.pid');
-    const pid = Number(readFileSync(pidfile, 'utf8'));
-    if (isAlive(pid)) {
-      process.kill(pid, 'SIGKILL');
-      await waitGone(pid, 5_000);
-    }
-    await startService(daemonSpec(this.manifest, this.manifest.nodes[i]!, chassis.ovsSock));
+    if (!this.manifest.nodes.some((n) => n.name === nodeName)) throw new Error(`no node ${nodeName}`);
+    const name = `${nodeName}/ovnk/daemon`;
+    await this.stopService(name, 'SIGKILL');
+    await this.startAgain(name);
   }
 
   /** Ends every process of the cluster and removes its namespaces and directory. */
   async stop(): Promise<void> {
     await this.lab.stop();
   }
+}
+
+function controllerSpec(
+  m: ClusterManifest,
+  index: number,
+  replicas: number,
+  lease: ClusterOptions['lease'],
+): ServiceSpec {
+  const name = index === 0 ? 'controller' : `controller-${index + 1}`;
+  const election =
+    replicas > 1
+      ? [
+          '--leader-elect=true',
+          ...(lease
+            ? [
+                `--lease-duration=${lease.durationSeconds}`,
+                `--renew-deadline-ms=${lease.renewDeadlineMs}`,
+                `--retry-period-ms=${lease.retryPeriodMs}`,
+              ]
+            : []),
+        ]
+      : ['--leader-elect=false'];
+  return {
+    dir: m.dir,
+    name,
+    entry: 'src/controller/main.ts',
+    args: [
+      '--kubeconfig',
+      m.kubeconfig,
+      '--ovn-nb-addr',
+      m.nbRemote,
+      ...election,
+      '--debug-addr',
+      `unix:${join(m.dir, `${name}-debug.sock`)}`,
+    ],
+    // the leader once it has synced; a standby once it knows who leads
+    readyLog: replicas > 1 ? /"msg":"(synced|leader)"/ : /"msg":"synced"/,
+  };
 }
 
 function daemonSpec(m: ClusterManifest, node: ClusterNode, ovsSock: string): ServiceSpec {

@@ -2,7 +2,7 @@
 // detached so they outlive the command that brought the lab up, each with a pidfile and a log file in the
 // lab directory, so `down` (or a test's teardown) finds and ends them like the OVS/OVN daemons.
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isAlive, terminate } from './proc.ts';
 
@@ -33,6 +33,8 @@ export interface Service {
 export async function startService(s: ServiceSpec): Promise<Service> {
   const log = join(s.dir, `${s.name}.log`);
   const pidfile = join(s.dir, `${s.name}.pid`);
+  // a restarted service appends to its old log: only what this start writes counts as ready
+  const offset = existsSync(log) ? statSync(log).size : 0;
   const fd = openSync(log, 'a');
   const node = [process.execPath, '--import', 'tsx', s.entry, ...s.args];
   const [file, ...argv] = s.netns ? ['ip', 'netns', 'exec', s.netns, ...node] : node;
@@ -51,7 +53,7 @@ export async function startService(s: ServiceSpec): Promise<Service> {
   writeFileSync(pidfile, `${pid}\n`);
   const deadline = Date.now() + (s.timeoutMs ?? 30_000);
   for (;;) {
-    const text = readFileSync(log, 'utf8');
+    const text = readFileSync(log).subarray(offset).toString('utf8');
     if (s.readyLog.test(text)) break;
     if (!isAlive(pid))
       throw new Error(`${s.name} exited while starting; its log ${log} ends with:\n${tail(text)}`);

@@ -3,49 +3,14 @@
 // fails the run.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { teardownLabDir } from '../../src/lab/lab.ts';
 import { added, type HostSnapshot, processesMentioning, snapshotHost } from '../../src/lab/leaks.ts';
+import { acquireMachineLock, releaseMachineLock } from '../../src/lab/machine-lock.ts';
 import { delNetns } from '../../src/lab/netns.ts';
 import { terminate } from '../../src/lab/proc.ts';
 
-/**
- * One integration run at a time on a machine: the leak check compares the whole machine's namespaces and
- * links before and after, so a second run at the same time would see (and remove) the first one's.
- * mkdir is atomic; a lock whose holder is gone is taken over.
- */
-const LOCK = '/tmp/ovnk-integration.lock';
-
-async function acquireMachineLock(): Promise<void> {
-  const deadline = Date.now() + 30 * 60_000;
-  let announced = false;
-  for (;;) {
-    try {
-      mkdirSync(LOCK);
-      writeFileSync(join(LOCK, 'pid'), String(process.pid));
-      return;
-    } catch {
-      let holder = 0;
-      try {
-        holder = Number(readFileSync(join(LOCK, 'pid'), 'utf8'));
-      } catch {
-        // taken a moment ago: its pid is not written yet
-      }
-      const young = Date.now() - (statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? 0) < 5_000;
-      if ((holder && !existsSync(`/proc/${holder}`)) || (!holder && !young)) {
-        rmSync(LOCK, { recursive: true, force: true });
-        continue;
-      }
-      if (!announced) console.error(`waiting for the integration run of pid ${holder} to finish`);
-      announced = true;
-      if (Date.now() > deadline) throw new Error(`integration lock held by ${holder} for 30 minutes`);
-      await sleep(500);
-    }
-  }
-}
-
 export default async function setup(): Promise<() => Promise<void>> {
-  await acquireMachineLock();
+  await acquireMachineLock('integration run');
   const root = `/tmp/ovnk-t${process.pid}`;
   process.env.OVNK_LAB_ROOT = root;
   const before: HostSnapshot = await snapshotHost();
@@ -68,7 +33,7 @@ export default async function setup(): Promise<() => Promise<void>> {
     }
     for (const l of extra.rootLinks) leaks.push(`link ${l} in the root namespace`);
     rmSync(root, { recursive: true, force: true });
-    rmSync(LOCK, { recursive: true, force: true });
+    releaseMachineLock();
     if (leaks.length > 0) {
       // vitest reports an error thrown here but still exits 0: set the exit code ourselves
       console.error(`integration tests leaked (now cleaned up):\n  ${leaks.join('\n  ')}`);
