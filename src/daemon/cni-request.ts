@@ -37,6 +37,8 @@ export function parseCniRequest(command: string, body: unknown): CniRequest {
     need('containerId', 'CNI_CONTAINERID');
     need('ifName', 'CNI_IFNAME');
   }
+  // GC deletes every attachment it is not told to keep: a missing or malformed list must not read as "keep none"
+  if (cmd === 'GC') attachmentList(req.config);
   if (cmd === 'ADD' || cmd === 'CHECK') {
     need('netns', 'CNI_NETNS');
     need('podName', 'K8S_POD_NAME');
@@ -59,15 +61,27 @@ export function parseCniRequest(command: string, body: unknown): CniRequest {
   return req;
 }
 
+/** GC's `cni.dev/valid-attachments`, checked: a list of {containerID, ifname} strings (code 7 otherwise). */
+function attachmentList(config: Record<string, unknown>): { containerID: string; ifname: string }[] {
+  const list = config['cni.dev/valid-attachments'];
+  const valid =
+    Array.isArray(list) &&
+    list.every((a) => {
+      const { containerID, ifname } = (typeof a === 'object' && a !== null ? a : {}) as Record<
+        string,
+        unknown
+      >;
+      return typeof containerID === 'string' && typeof ifname === 'string';
+    });
+  if (!valid)
+    throw new DaemonError(
+      DaemonCode.InvalidNetworkConfig,
+      'GC needs "cni.dev/valid-attachments": a list of {"containerID", "ifname"}',
+    );
+  return list as { containerID: string; ifname: string }[];
+}
+
 /** GC's list of attachments the runtime still has, as "containerId/ifName" keys. */
 export function validAttachments(req: CniRequest): Set<string> {
-  const list = req.config['cni.dev/valid-attachments'];
-  const out = new Set<string>();
-  if (!Array.isArray(list)) return out;
-  for (const a of list) {
-    if (typeof a !== 'object' || a === null) continue;
-    const { containerID, ifname } = a as Record<string, unknown>;
-    if (typeof containerID === 'string' && typeof ifname === 'string') out.add(`${containerID}/${ifname}`);
-  }
-  return out;
+  return new Set(attachmentList(req.config).map((a) => `${a.containerID}/${a.ifname}`));
 }

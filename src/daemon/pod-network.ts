@@ -19,6 +19,7 @@ import {
   deletePodInterface,
   hostVethName,
   InterfaceExistsError,
+  NetdevError,
 } from './pod-netdev.ts';
 import { PodWaitTimeout, type PodWatch } from './pod-watch.ts';
 
@@ -234,18 +235,24 @@ export class PodNetwork {
         if (iface.external_ids['ovn-installed'] !== 'true')
           problems.push(`port ${hostIf} is not installed by ovn-controller`);
       }
-      problems.push(
-        ...(await checkPodInterface({
-          nodeNetns: this.o.nodeNetns,
-          podNetns: req.netns,
-          hostIf,
-          podIf: req.ifName,
-          mac: addr.mac,
-          mtu: this.o.mtuOf(addr.subnet),
-          addresses: addr.addresses,
-          gateways: defaultRouteVia(pod, req, addr),
-        })),
-      );
+      try {
+        problems.push(
+          ...(await checkPodInterface({
+            nodeNetns: this.o.nodeNetns,
+            podNetns: req.netns,
+            hostIf,
+            podIf: req.ifName,
+            mac: addr.mac,
+            mtu: this.o.mtuOf(addr.subnet),
+            addresses: addr.addresses,
+            gateways: defaultRouteVia(pod, req, addr),
+          })),
+        );
+      } catch (e) {
+        // e.g. a CNI_NETNS that is no path to a namespace: a CNI error, not an unexpected one (999)
+        if (!(e instanceof NetdevError)) throw e;
+        throw new DaemonError(DaemonCode.IoFailure, `checking the pod interface failed: ${e.message}`);
+      }
       if (problems.length > 0) throw new DaemonError(DaemonCode.CheckFailed, problems.join('; '));
     });
   }
