@@ -64,18 +64,35 @@ function decodeAnswer(status: number, body: string): Record<string, unknown> {
   throw new CniError(ErrorCode.Unexpected, `the daemon answered HTTP ${status}`, body.slice(0, MAX_DETAILS));
 }
 
-/** POST /api/v1/cni/<command>; resolves with the 2xx body (`{}` when empty), rejects with a CniError. */
+const RETRY_MS = 100;
+
+/**
+ * POST /api/v1/cni/<command>; resolves with the 2xx body (`{}` when empty), rejects with a CniError. A daemon
+ * that is restarting (a crash, an upgrade) has no listener for a few seconds: for up to daemonWaitMs a
+ * refused or missing socket is tried again rather than failing the sandbox. That is safe because nothing
+ * was sent; a runtime's own retry of a failed sandbox comes only after its back-off.
+ */
 export async function callDaemon(
   socketPath: string,
   body: DaemonRequest,
   timeoutMs: number,
+  daemonWaitMs = 0,
 ): Promise<Record<string, unknown>> {
   const path = `/api/v1/cni/${body.command.toLowerCase()}`;
-  let answer: { status: number; body: string };
-  try {
-    answer = await postJson(socketPath, path, JSON.stringify(body), timeoutMs);
-  } catch (e) {
-    throw transportError(socketPath, body.command, timeoutMs, e);
+  const payload = JSON.stringify(body);
+  const start = Date.now();
+  for (;;) {
+    try {
+      const left = Math.max(1, timeoutMs - (Date.now() - start));
+      const answer = await postJson(socketPath, path, payload, left);
+      return decodeAnswer(answer.status, answer.body);
+    } catch (e) {
+      if (e instanceof CniError) throw e;
+      const code = (e as NodeJS.ErrnoException).code;
+      const notListening = code === 'ENOENT' || code === 'ECONNREFUSED';
+      if (!notListening || Date.now() - start + RETRY_MS > daemonWaitMs)
+        throw transportError(socketPath, body.command, timeoutMs, e);
+      await new Promise((r) => setTimeout(r, RETRY_MS));
+    }
   }
-  return decodeAnswer(answer.status, answer.body);
 }

@@ -12,6 +12,8 @@ export interface NetConf {
   cniVersion: string;
   serverSocket: string;
   timeoutMs: number;
+  /** How long to wait for a daemon that is not listening (restarting) before code 11; at most timeoutMs. */
+  daemonWaitMs: number;
   /** The whole config as the runtime sent it; the daemon gets it unchanged. */
   raw: Record<string, unknown>;
 }
@@ -32,6 +34,14 @@ export function decodeConfig(stdin: string): Record<string, unknown> {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new CniError(ErrorCode.DecodingFailure, 'network configuration on stdin is not a JSON object');
+  }
+  // JSON.parse takes any depth but JSON.stringify recurses: a config nested too deep to be forwarded to
+  // the daemon is a decoding failure here, not an unreachable daemon later
+  try {
+    JSON.stringify(parsed);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new CniError(ErrorCode.DecodingFailure, 'network configuration on stdin is nested too deeply', why);
   }
   return parsed as Record<string, unknown>;
 }
@@ -101,11 +111,20 @@ export function parseNetConf(stdin: string, command: CniCommand): NetConf {
       'network configuration: "timeout_seconds" must be a positive number',
     );
   }
+  const wait = raw.daemon_wait_seconds === undefined ? 0 : raw.daemon_wait_seconds;
+  if (typeof wait !== 'number' || !(wait >= 0) || !Number.isFinite(wait)) {
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      'network configuration: "daemon_wait_seconds" must be a number of seconds, 0 or more',
+    );
+  }
   // setTimeout takes at most 2^31-1 ms and fires at once beyond that
+  const timeoutMs = Math.min(Math.ceil(timeout * 1000), MAX_TIMER_MS);
   return {
     cniVersion: version,
     serverSocket,
-    timeoutMs: Math.min(Math.ceil(timeout * 1000), MAX_TIMER_MS),
+    timeoutMs,
+    daemonWaitMs: Math.min(Math.ceil(wait * 1000), timeoutMs),
     raw,
   };
 }

@@ -10,11 +10,12 @@ export type CallDaemon = (
   socketPath: string,
   body: DaemonRequest,
   timeoutMs: number,
+  daemonWaitMs: number,
 ) => Promise<Record<string, unknown>>;
 
 // Loaded on first use: VERSION and the errors found before the call skip loading node:net.
-const callDaemonLazily: CallDaemon = async (socketPath, body, timeoutMs) =>
-  (await import('./daemon-client.ts')).callDaemon(socketPath, body, timeoutMs);
+const callDaemonLazily: CallDaemon = async (socketPath, body, timeoutMs, daemonWaitMs) =>
+  (await import('./daemon-client.ts')).callDaemon(socketPath, body, timeoutMs, daemonWaitMs);
 
 export interface Outcome {
   /** The one JSON document for stdout; absent for a successful DEL, CHECK, GC or STATUS. */
@@ -48,6 +49,7 @@ export async function runPlugin(
         config: conf.raw,
       },
       conf.timeoutMs,
+      conf.daemonWaitMs,
     );
     if (cni.command === 'ADD') return { output: resultForVersion(answer, conf.cniVersion), exitCode: 0 };
     return { exitCode: 0 };

@@ -71,10 +71,17 @@ export async function startCniServer(o: CniServerOptions): Promise<{ close(): Pr
   mkdirSync(dirname(o.socketPath), { recursive: true, mode: 0o700 });
   rmSync(o.socketPath, { force: true }); // a socket file left by a previous run
   const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(o.socketPath, () => resolve(s));
-    s.once('error', reject);
+    // the socket file is made by bind(), synchronously inside listen(): under umask 177 it is 0600 from
+    // the first moment, with no window in which another user could connect
+    const umask = process.umask(0o177);
+    try {
+      const s = app.listen(o.socketPath, () => resolve(s));
+      s.once('error', reject);
+    } finally {
+      process.umask(umask);
+    }
   });
-  chmodSync(o.socketPath, 0o600);
+  chmodSync(o.socketPath, 0o600); // and whatever the umask did, 0600 it is
   return {
     close: () =>
       new Promise<void>((resolve) => {
@@ -92,8 +99,13 @@ function sendError(res: Response, e: unknown, log: Logger): number {
   if (err.code === DaemonCode.Unexpected)
     log.error({ err: (e as Error)?.stack ?? String(e) }, 'cni request failed');
   else log.warn({ code: err.code, err: err.message }, 'cni request failed');
-  const status =
-    err.code === DaemonCode.InvalidEnvironment || err.code === DaemonCode.DecodingFailure ? 400 : 500;
+  // the caller's mistakes are 4xx; what went wrong on the node is 5xx
+  const clientErrors: number[] = [
+    DaemonCode.InvalidEnvironment,
+    DaemonCode.DecodingFailure,
+    DaemonCode.InvalidNetworkConfig,
+  ];
+  const status = clientErrors.includes(err.code) ? 400 : 500;
   res.status(status).json(err.toJson());
   return err.code;
 }

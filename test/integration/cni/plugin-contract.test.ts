@@ -230,6 +230,34 @@ describe('code 11: the daemon cannot be reached or does not answer in time', () 
     expect(doc.details).toContain('ECONNREFUSED');
   });
 
+  test('a daemon that starts listening within daemon_wait_seconds is reached: a restart does not fail the pod', async () => {
+    const late = join(dir, 'late.sock');
+    const lateServer = createServer((_req, res) => json(res, 200, RESULT_100));
+    const listening = new Promise<void>((resolve) => {
+      setTimeout(() => lateServer.listen(late, resolve), 600);
+    });
+    try {
+      const run = await invoke(
+        { ...ATTACH, CNI_COMMAND: 'ADD' },
+        conf({ server_socket: late, daemon_wait_seconds: 5 }),
+      );
+      expect(run.exitCode, run.stdout).toBe(0);
+      expect(run.ms).toBeGreaterThanOrEqual(600);
+    } finally {
+      await listening;
+      await new Promise<void>((resolve) => lateServer.close(() => resolve()));
+    }
+  });
+
+  test('a socket still refusing after daemon_wait_seconds is code 11, after that wait', async () => {
+    const run = await invoke(
+      { ...ATTACH, CNI_COMMAND: 'DEL' },
+      conf({ server_socket: refusing, daemon_wait_seconds: 0.5 }),
+    );
+    expect(expectError(run, 11).details).toContain('ECONNREFUSED');
+    expect(run.ms).toBeGreaterThanOrEqual(500);
+  });
+
   test('daemon slower than timeout_seconds', async () => {
     let release = () => {};
     handler = (_req, res) => {

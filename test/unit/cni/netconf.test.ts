@@ -28,6 +28,7 @@ test('a valid config keeps everything, with the default timeout of 120 s', () =>
     cniVersion: '1.0.0',
     serverSocket: '/run/ovnk/daemon.sock',
     timeoutMs: 120_000,
+    daemonWaitMs: 0,
     raw,
   });
 });
@@ -37,6 +38,16 @@ test('timeout_seconds is read, fractions included, and capped to what a timer ca
   expect(parseNetConf(JSON.stringify({ ...CONF, timeout_seconds: 1e9 }), 'ADD').timeoutMs).toBe(2 ** 31 - 1);
   for (const bad of [0, -1, '5', null]) {
     expect(errorOf(JSON.stringify({ ...CONF, timeout_seconds: bad }))?.code).toBe(7);
+  }
+});
+
+test('daemon_wait_seconds: 0 by default, never beyond timeout_seconds, code 7 unless a number >= 0', () => {
+  expect(parseNetConf(JSON.stringify(CONF), 'ADD').daemonWaitMs).toBe(0);
+  expect(parseNetConf(JSON.stringify({ ...CONF, daemon_wait_seconds: 2.5 }), 'ADD').daemonWaitMs).toBe(2500);
+  const capped = { ...CONF, daemon_wait_seconds: 600, timeout_seconds: 30 };
+  expect(parseNetConf(JSON.stringify(capped), 'ADD').daemonWaitMs).toBe(30_000);
+  for (const bad of [-1, '5', null, true]) {
+    expect(errorOf(JSON.stringify({ ...CONF, daemon_wait_seconds: bad }))?.code).toBe(7);
   }
 });
 
