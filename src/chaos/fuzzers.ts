@@ -3,6 +3,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Cluster } from '../lab/cluster.ts';
 import { fuzzApiObjects } from './fuzz/api-objects.ts';
+import { fuzzCniPlugin } from './fuzz/cni-plugin.ts';
+import { fuzzDaemonSocket } from './fuzz/daemon-socket.ts';
 import type { FuzzReport } from './fuzz/report.ts';
 
 export async function runFuzzers(
@@ -29,6 +31,16 @@ export async function runFuzzers(
       isControllerAlive: controllersAlive,
       cases: n(300),
       seed: opts.seed,
+    }),
+  );
+  const node = cluster.manifest.nodes[0]!;
+  await run('cni-plugin', () => fuzzCniPlugin({ cluster, node: node.name, cases: n(300), seed: opts.seed }));
+  await run('daemon-socket', () =>
+    fuzzDaemonSocket({
+      socket: node.socket,
+      cases: n(1000),
+      seed: opts.seed,
+      isDaemonAlive: () => cluster.servicePid(`${node.name}/ovnk/daemon`) !== undefined,
     }),
   );
   return reports;

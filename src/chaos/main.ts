@@ -9,7 +9,7 @@ import { formatReport, summary } from './summary.ts';
 const { values } = parseArgs({
   args: process.argv.slice(2),
   options: {
-    rounds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
     // the acceptance bound is 15 minutes for the whole run; faults stop starting after this
     minutes: { type: 'string', default: '9' },
     only: { type: 'string' },

@@ -152,6 +152,46 @@ describe('pods on a real multi-node stack', () => {
     expect((await inPod(trusted, 'ping', ['-c', '2', '-W', '1', target])).exitCode).toBe(0);
   });
 
+  test("a pod cannot send with another pod's IP or with another pod's MAC: the receiver sees none of it", async () => {
+    await core.createNamespacedPod({ namespace: 'default', body: pod('thief', 'node1') });
+    const thief = await running('thief');
+    const [a1, , b1] = pods as [V1Pod, V1Pod, V1Pod];
+    const macOf = (p: V1Pod) => p.metadata!.annotations!['ovn.kubernetes.io/mac_address']!;
+    const own = { ip: thief.status!.podIP!, mac: macOf(thief) };
+    const target = b1.status!.podIP!;
+    // what reaches the receiver, counted by its kernel: replies would go to the real owner whatever happens,
+    // so only the receiver's count tells whether a forged packet got through
+    const echoesAtTarget = async () => {
+      const lines = (await inPod(b1, 'cat', ['/proc/net/snmp'])).stdout
+        .split('\n')
+        .filter((l) => l.startsWith('Icmp:'));
+      const [names, values] = lines.map((l) => l.split(/\s+/));
+      return Number(values![names!.indexOf('InEchos')]);
+    };
+    const sendEchoes = async () => {
+      const before = await echoesAtTarget();
+      await inPod(thief, 'ping', ['-c', '3', '-i', '0.2', '-W', '1', target]);
+      return (await echoesAtTarget()) - before;
+    };
+    const readdress = async (ip: string, mac: string) => {
+      await inPod(thief, 'ip', ['addr', 'flush', 'dev', 'eth0']);
+      await inPod(thief, 'ip', ['link', 'set', 'eth0', 'address', mac]);
+      await inPod(thief, 'ip', ['addr', 'add', `${ip}/16`, 'dev', 'eth0']);
+      await inPod(thief, 'ip', ['route', 'replace', 'default', 'via', '10.16.0.1']);
+      await inPod(thief, 'ip', ['neigh', 'flush', 'all']);
+    };
+    expect(await sendEchoes()).toBeGreaterThanOrEqual(3);
+    await readdress(a1.status!.podIP!, own.mac); // another pod's IP
+    expect(await sendEchoes()).toBe(0);
+    await readdress(own.ip, macOf(a1)); // another pod's MAC
+    expect(await sendEchoes()).toBe(0);
+    // the owner of the stolen addresses was never disturbed, and the thief with its own addresses is heard
+    expect((await inPod(b1, 'ping', ['-c', '1', '-W', '2', a1.status!.podIP!])).exitCode).toBe(0);
+    await readdress(own.ip, own.mac);
+    await eventually(async () => expect(await sendEchoes()).toBeGreaterThanOrEqual(1));
+    await core.deleteNamespacedPod({ namespace: 'default', name: 'thief' });
+  });
+
   test('after the pod is deleted nothing of it remains on the node: netns, veth, OVS port, LSP', async () => {
     const p = await running('a2');
     const ns = podNetns(p);
