@@ -189,7 +189,23 @@ describe('pods on a real multi-node stack', () => {
     expect((await inPod(b1, 'ping', ['-c', '1', '-W', '2', a1.status!.podIP!])).exitCode).toBe(0);
     await readdress(own.ip, own.mac);
     await eventually(async () => expect(await sendEchoes()).toBeGreaterThanOrEqual(1));
+    // gone for good before the next test counts the node's ports
     await core.deleteNamespacedPod({ namespace: 'default', name: 'thief' });
+    await eventually(async () => expect(listNetns()).not.toContain(podNetns(thief)), 20_000);
+    await eventually(async () =>
+      expect(
+        (
+          await ovsVsctl(
+            'node1',
+            '--bare',
+            '--columns=name',
+            'find',
+            'Interface',
+            'external_ids:iface-id=thief.default',
+          )
+        ).trim(),
+      ).toBe(''),
+    );
   });
 
   test('after the pod is deleted nothing of it remains on the node: netns, veth, OVS port, LSP', async () => {
