@@ -9,6 +9,8 @@ import {
   ClosedError,
   ConnectionError,
   OvsdbError,
+  ProtocolError,
+  printable,
   RpcError,
   SchemaError,
   TimeoutError,
@@ -53,6 +55,11 @@ export interface ClientOptions {
   /** Reconnect backoff bounds (with jitter). */
   backoffMinMs?: number;
   backoffMaxMs?: number;
+  /**
+   * A longer message from the server drops the connection with a ProtocolError instead of being buffered
+   * (default and upper bound: the longest string V8 can make, about 512 MiB).
+   */
+  maxMessageBytes?: number;
   logger?: Logger;
 }
 
@@ -77,9 +84,10 @@ interface Monitor {
   requests: Record<string, unknown>;
   replica: Replica<TableMap>;
   lastTxnId: string;
-  /** Resolves once the first full load is in. */
+  /** Resolves once the first full load is in; rejects if the client is closed before. */
   ready: Promise<void>;
   markReady: () => void;
+  markFailed: (err: Error) => void;
 }
 
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
@@ -93,10 +101,16 @@ type State = 'connecting' | 'connected' | 'closed';
  */
 export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
   private readonly remotes: Remote[];
-  private readonly opts: Required<Omit<ClientOptions, 'tls' | 'expectSchemaVersion' | 'logger' | 'remotes'>>;
+  private readonly opts: Required<
+    Omit<ClientOptions, 'tls' | 'expectSchemaVersion' | 'logger' | 'remotes' | 'maxMessageBytes'>
+  >;
   private readonly log: Logger;
   private state: State = 'connecting';
   private conn: RpcConnection | undefined;
+  /** The connection being set up (schema, leadership, monitors), before it becomes `conn`. */
+  private establishing: RpcConnection | undefined;
+  /** Aborted by close(): ends the reconnect loop's backoff wait. */
+  private readonly stopped = new AbortController();
   /** Remotes are tried in the order given, starting with the first (operators list their preferred one first). */
   private nextRemote = 0;
   private schemaCache: DatabaseSchema | undefined;
@@ -169,7 +183,11 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
     this.state = 'closed';
     this.closedBy = err;
     this.conn?.close(err);
+    this.establishing?.close(err);
+    this.stopped.abort();
     for (const w of this.waiters.splice(0)) w.reject(err);
+    // a monitor still waiting for its first load would otherwise wait forever (no-op for loaded ones)
+    for (const m of this.monitors.values()) m.markFailed(err);
   }
 
   /** Waits until connected (resolves at once when it is). */
@@ -234,7 +252,13 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
       }
     });
     const results = await this.conn!.request<unknown[]>('transact', [this.opts.database, ...wire], timeoutMs);
-    return checkResults(schema, ops, wire, results);
+    try {
+      return checkResults(schema, ops, wire, results);
+    } catch (e) {
+      if (e instanceof OvsdbError) throw e;
+      // rows or uuids not shaped as the schema says: the server's reply, not the caller, is at fault
+      throw new ProtocolError(`transact: reply not understood: ${(e as Error).message}`);
+    }
   }
 
   /**
@@ -285,8 +309,10 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
     for (const [t, m] of Object.entries(spec)) columns[t] = (m as MonitorTable | undefined)?.columns;
     const replica = new Replica<T>(this.schema, columns);
     let markReady!: () => void;
-    const ready = new Promise<void>((r) => {
-      markReady = r;
+    let markFailed!: (err: Error) => void;
+    const ready = new Promise<void>((resolve, reject) => {
+      markReady = resolve;
+      markFailed = reject;
     });
     const mon: Monitor = {
       id: `m${++this.monitorSeq}`,
@@ -295,6 +321,7 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
       lastTxnId: ZERO_UUID,
       ready,
       markReady,
+      markFailed,
     };
     this.monitors.set(mon.id, mon);
     // started here if connected; if the connection drops meanwhile, the reconnect starts it
@@ -349,8 +376,9 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
       const mon = this.monitors.get(id);
       if (!mon) return;
       if (method === 'update3') {
-        mon.lastTxnId = params[1] as string;
         mon.replica.apply(params[2] as TableUpdates2);
+        // only once applied: an update that failed must not be skipped when the monitor resumes
+        mon.lastTxnId = params[1] as string;
       } else {
         mon.replica.apply(params[1] as TableUpdates2);
       }
@@ -377,13 +405,22 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
           this.fatal(e);
           return;
         }
+        if ((this.state as State) === 'closed') return;
         failuresThisRound++;
         if (failuresThisRound >= this.remotes.length) {
           failuresThisRound = 0;
-          await sleep(backoff * (0.5 + Math.random() / 2));
+          // aborted by close(), so that a closed client does not hold the event loop for a backoff
+          await sleep(backoff * (0.5 + Math.random() / 2), undefined, { signal: this.stopped.signal }).catch(
+            () => undefined,
+          );
           backoff = Math.min(backoff * 2, this.opts.backoffMaxMs);
         }
         continue;
+      }
+      if ((this.state as State) === 'closed') {
+        // closed while the handshake finished: the connection must not bring the client back
+        conn.close(this.closedBy);
+        return;
       }
       backoff = this.opts.backoffMinMs;
       failuresThisRound = 0;
@@ -410,9 +447,15 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
     const conn = new RpcConnection(
       sock,
       remote.text,
-      { probeIntervalMs: this.opts.probeIntervalMs, requestTimeoutMs: this.opts.requestTimeoutMs },
+      {
+        probeIntervalMs: this.opts.probeIntervalMs,
+        requestTimeoutMs: this.opts.requestTimeoutMs,
+        maxMessageBytes: this.config.maxMessageBytes,
+      },
       (m, p) => this.onNotification(m, p),
     );
+    // close() must reach a connection still being set up, or it stays open until a setup request times out
+    this.establishing = conn;
     try {
       const setupTimeout = this.opts.connectTimeoutMs * 2;
       if (!this.schemaCache) {
@@ -439,6 +482,8 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
     } catch (e) {
       conn.close();
       throw e;
+    } finally {
+      this.establishing = undefined;
     }
   }
 
@@ -449,10 +494,15 @@ export class OvsdbClient<T extends TableMap = AnyTables> extends EventEmitter {
    */
   private async inspectServer(conn: RpcConnection, timeoutMs: number): Promise<void> {
     if (!this.serverSchema) {
+      // a server too old to have _Server answers with an error: nothing to check then; but a lost or
+      // silent connection says nothing about the server, and must not skip the leader check
       const raw = await conn
         .request<RawDatabaseSchema>('get_schema', ['_Server'], timeoutMs)
-        .catch(() => undefined);
-      if (!raw) return; // a server too old to have _Server: nothing to check
+        .catch((e: unknown) => {
+          if (e instanceof RpcError) return undefined;
+          throw e;
+        });
+      if (!raw) return;
       this.serverSchema = parseSchema(raw);
     }
     const where = [['name', '==', this.opts.database]];
@@ -547,7 +597,7 @@ function checkResults(
   results: unknown[],
 ): OpResult[] {
   if (!Array.isArray(results))
-    throw new TransactionError('invalid reply', JSON.stringify(results), undefined, null);
+    throw new TransactionError('invalid reply', printable(results), undefined, null);
   const out: OpResult[] = [];
   for (let i = 0; i < results.length; i++) {
     const r = results[i] as {

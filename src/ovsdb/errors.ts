@@ -55,8 +55,20 @@ export class RpcError extends OvsdbError {
     readonly method: string,
     readonly error: unknown,
   ) {
-    super('OVSDB_RPC', `${method} failed: ${typeof error === 'string' ? error : JSON.stringify(error)}`);
+    super('OVSDB_RPC', `${method} failed: ${printable(error)}`);
   }
+}
+
+/** A value from the peer for an error message: cut short, and never throwing (it may nest too deep). */
+export function printable(v: unknown, max = 1000): string {
+  let s: string | undefined;
+  try {
+    s = typeof v === 'string' ? v : JSON.stringify(v);
+  } catch {
+    s = undefined;
+  }
+  if (s === undefined) return `(unprintable ${typeof v})`;
+  return s.length > max ? `${s.slice(0, max)}...` : s;
 }
 
 /**

@@ -2,7 +2,11 @@
 // delimiter or length prefix, so we track brace depth and string/escape state byte by byte. The scanner
 // keeps its position between chunks (each byte is looked at once: linear in the input) and decodes UTF-8
 // only on whole messages, so a multi-byte character split across two chunks is never corrupted.
+import { constants } from 'node:buffer';
 import { ProtocolError } from './errors.ts';
+
+/** The longest message that can be decoded at all: V8 makes no longer string (about 512 MiB). */
+export const MAX_DECODABLE_BYTES = constants.MAX_STRING_LENGTH;
 
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
@@ -23,7 +27,12 @@ export class JsonFramer {
   private inString = false;
   private escaped = false;
 
-  constructor(private readonly maxMessageBytes = 1 << 30) {}
+  /** Longer messages are refused with a ProtocolError. */
+  readonly maxMessageBytes: number;
+
+  constructor(maxMessageBytes = MAX_DECODABLE_BYTES) {
+    this.maxMessageBytes = Math.min(maxMessageBytes, MAX_DECODABLE_BYTES);
+  }
 
   /** Feeds a chunk; returns the complete messages it finished, as UTF-8 text. Throws ProtocolError. */
   push(chunk: Buffer): string[] {
@@ -100,9 +109,15 @@ export class JsonFramer {
   }
 
   private finish(tail: Buffer): string {
+    const length = this.partsLength + tail.length;
+    if (length > this.maxMessageBytes) {
+      // ended within this chunk, so not caught by the check on what is held between chunks
+      this.reset();
+      throw new ProtocolError(`message larger than ${this.maxMessageBytes} bytes`);
+    }
     if (this.parts.length === 0) return tail.toString('utf8');
     this.parts.push(tail);
-    const whole = Buffer.concat(this.parts, this.partsLength + tail.length);
+    const whole = Buffer.concat(this.parts, length);
     this.parts = [];
     this.partsLength = 0;
     return whole.toString('utf8');

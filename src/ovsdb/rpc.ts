@@ -2,7 +2,7 @@
 // inactivity probe (an idle connection is probed with an echo; no answer means the peer is dead).
 // One RpcConnection lives as long as its socket; reconnecting is the client's job.
 import type { Socket } from 'node:net';
-import { ConnectionError, type OvsdbError, ProtocolError, RpcError, TimeoutError } from './errors.ts';
+import { ConnectionError, OvsdbError, ProtocolError, RpcError, TimeoutError } from './errors.ts';
 import { JsonFramer } from './framer.ts';
 
 interface Pending {
@@ -17,12 +17,14 @@ export interface RpcOptions {
   probeIntervalMs: number;
   /** Default per-request timeout; 0 means none. */
   requestTimeoutMs: number;
+  /** A longer message from the peer is a protocol error (default: the longest that can be decoded). */
+  maxMessageBytes?: number;
 }
 
 export type NotificationHandler = (method: string, params: unknown[]) => void;
 
 export class RpcConnection {
-  private readonly framer = new JsonFramer();
+  private readonly framer: JsonFramer;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closedError: OvsdbError | undefined;
@@ -37,6 +39,7 @@ export class RpcConnection {
     private readonly opts: RpcOptions,
     private readonly onNotification: NotificationHandler,
   ) {
+    this.framer = new JsonFramer(opts.maxMessageBytes);
     sock.on('data', (chunk: Buffer) => this.onData(chunk));
     sock.on('error', (err) => this.fail(new ConnectionError(`${remote}: ${err.message}`, { cause: err })));
     sock.on('close', () => this.fail(new ConnectionError(`${remote}: connection closed`)));
@@ -97,7 +100,7 @@ export class RpcConnection {
     try {
       texts = this.framer.push(chunk);
     } catch (e) {
-      this.fail(e as OvsdbError);
+      this.fail(e instanceof OvsdbError ? e : new ProtocolError(`${this.remote}: ${(e as Error).message}`));
       return;
     }
     for (const text of texts) {
@@ -108,7 +111,16 @@ export class RpcConnection {
         this.fail(new ProtocolError(`${this.remote}: invalid JSON in message: ${(e as Error).message}`));
         return;
       }
-      this.dispatch(msg);
+      try {
+        this.dispatch(msg);
+      } catch (e) {
+        // a message we cannot take (a notification the handler chokes on, an echo too deep to answer back)
+        // must not escape from the socket's data event: the peer is not speaking OVSDB as we know it
+        this.fail(
+          new ProtocolError(`${this.remote}: cannot handle ${describe(msg)}: ${(e as Error).message}`),
+        );
+        return;
+      }
       if (this.closedError) return;
     }
   }
@@ -166,4 +178,8 @@ export class RpcConnection {
     }
     for (const h of this.closeHandlers.splice(0)) h(err);
   }
+}
+
+function describe(msg: { id?: unknown; method?: unknown }): string {
+  return typeof msg.method === 'string' ? `"${msg.method.slice(0, 40)}" message` : 'reply';
 }

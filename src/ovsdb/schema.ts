@@ -1,5 +1,5 @@
 // OVSDB schemas (RFC 7047 section 3.2) and their column types in one normalised shape.
-import { SchemaError } from './errors.ts';
+import { printable, SchemaError } from './errors.ts';
 
 export type AtomicType = 'integer' | 'real' | 'boolean' | 'string' | 'uuid';
 
@@ -71,16 +71,33 @@ export interface DatabaseSchema {
   raw: RawDatabaseSchema;
 }
 
-function base(t: AtomicType | BaseType): BaseType {
-  return typeof t === 'string' ? { type: t } : t;
+const ATOMIC_TYPES: ReadonlySet<unknown> = new Set<AtomicType>([
+  'integer',
+  'real',
+  'boolean',
+  'string',
+  'uuid',
+]);
+
+// The schema comes from the server: a type the rest of the client cannot handle is refused here, rather
+// than failing later in whatever code first reads the column.
+function base(column: string, t: AtomicType | BaseType): BaseType {
+  const b = typeof t === 'string' ? { type: t } : t;
+  if (!b || typeof b !== 'object' || !ATOMIC_TYPES.has(b.type)) {
+    throw new SchemaError(`column ${column}: not an atomic type: ${printable(t, 80)}`);
+  }
+  return b;
 }
 
 export function normaliseColumn(name: string, raw: RawColumnType, mutable = true): ColumnSchema {
-  if (typeof raw === 'string') return { name, key: { type: raw }, min: 1, max: 1, shape: 'scalar', mutable };
+  if (typeof raw === 'string') {
+    return { name, key: base(name, raw), min: 1, max: 1, shape: 'scalar', mutable };
+  }
+  if (!raw || typeof raw !== 'object') throw new SchemaError(`column ${name}: no type`);
   const min = raw.min ?? 1;
   const max = raw.max === 'unlimited' ? Number.POSITIVE_INFINITY : (raw.max ?? 1);
-  const key = base(raw.key);
-  const value = raw.value === undefined ? undefined : base(raw.value);
+  const key = base(name, raw.key);
+  const value = raw.value === undefined ? undefined : base(name, raw.value);
   let shape: ColumnShape;
   if (value) shape = 'map';
   else if (max === 1) shape = min === 1 ? 'scalar' : 'optional';
@@ -94,15 +111,18 @@ const IMPLICIT_COLUMNS: [string, RawColumnType][] = [
 ];
 
 export function parseSchema(raw: RawDatabaseSchema): DatabaseSchema {
-  if (!raw || typeof raw.name !== 'string' || typeof raw.tables !== 'object') {
+  if (!raw || typeof raw.name !== 'string' || typeof raw.tables !== 'object' || raw.tables === null) {
     throw new SchemaError('not an OVSDB schema: it needs "name" and "tables"');
   }
   const tables = new Map<string, TableSchema>();
   for (const [tname, t] of Object.entries(raw.tables)) {
+    if (!t || typeof t.columns !== 'object' || t.columns === null) {
+      throw new SchemaError(`not an OVSDB schema: table ${tname} has no "columns"`);
+    }
     const columns = new Map<string, ColumnSchema>();
     for (const [cname, type] of IMPLICIT_COLUMNS) columns.set(cname, normaliseColumn(cname, type, false));
     for (const [cname, c] of Object.entries(t.columns)) {
-      columns.set(cname, normaliseColumn(cname, c.type, c.mutable !== false));
+      columns.set(cname, normaliseColumn(cname, c?.type, c?.mutable !== false));
     }
     tables.set(tname, { name: tname, columns, isRoot: t.isRoot === true, indexes: t.indexes ?? [] });
   }

@@ -1,7 +1,8 @@
+import { constants } from 'node:buffer';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { ProtocolError } from '../../../src/ovsdb/errors.ts';
-import { JsonFramer } from '../../../src/ovsdb/framer.ts';
+import { JsonFramer, MAX_DECODABLE_BYTES } from '../../../src/ovsdb/framer.ts';
 
 /** Splits buf at the given cut points (bytes, not characters: multi-byte UTF-8 gets cut too). */
 function cut(buf: Buffer, points: number[]): Buffer[] {
@@ -80,5 +81,17 @@ describe('JsonFramer', () => {
   test('a message over the size limit is refused instead of buffering without end', () => {
     const f = new JsonFramer(100);
     expect(() => f.push(Buffer.from(`{"a":"${'x'.repeat(200)}`))).toThrow(/larger than 100 bytes/);
+  });
+
+  test('a message over the limit is refused also when it ends within the chunk that crosses the limit', () => {
+    const f = new JsonFramer(100);
+    expect(() => f.push(Buffer.from(`{"a":"${'x'.repeat(200)}"}`))).toThrow(/larger than 100 bytes/);
+    expect(f.push(Buffer.from('{"ok":1}'))).toEqual(['{"ok":1}']);
+  });
+
+  test('the limit never exceeds what can be decoded (a longer string cannot exist in V8)', () => {
+    expect(MAX_DECODABLE_BYTES).toBe(constants.MAX_STRING_LENGTH);
+    expect(new JsonFramer().maxMessageBytes).toBe(MAX_DECODABLE_BYTES);
+    expect(new JsonFramer(2 ** 31).maxMessageBytes).toBe(MAX_DECODABLE_BYTES);
   });
 });
