@@ -5,6 +5,7 @@ import type { Cluster } from '../lab/cluster.ts';
 import { fuzzApiObjects } from './fuzz/api-objects.ts';
 import { fuzzCniPlugin } from './fuzz/cni-plugin.ts';
 import { fuzzDaemonSocket } from './fuzz/daemon-socket.ts';
+import { fuzzOvsdbClient } from './fuzz/ovsdb-peer.ts';
 import type { FuzzReport } from './fuzz/report.ts';
 
 export async function runFuzzers(
@@ -43,5 +44,6 @@ export async function runFuzzers(
       isDaemonAlive: () => cluster.servicePid(`${node.name}/ovnk/daemon`) !== undefined,
     }),
   );
+  await run('ovsdb-client', () => fuzzOvsdbClient({ cases: n(2000), seed: opts.seed }));
   return reports;
 }
