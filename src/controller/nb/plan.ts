@@ -24,6 +24,12 @@ export interface DesiredRow {
   columns: Record<string, unknown>;
   /** For rows of non-root tables: the row (by id) whose column references this one. */
   parent?: { table: string; id: string; column: string };
+  /**
+   * Rows of another table (by id, usually other owners' rows) whose weak-reference set column must hold
+   * this row, e.g. a load balancer on switches: added where missing, taken out of every other row of that
+   * table. A listed row that does not exist yet is skipped; the owner is planned again once it does.
+   */
+  attachedTo?: { table: string; column: string; ids: readonly string[] };
 }
 
 export class PlanError extends Error {
@@ -259,6 +265,33 @@ export class Planner {
       ref = txn.insert(d.table, d.id, columns);
     }
     if (d.parent) this.planParent(txn, d, ref, existing);
+    if (d.attachedTo) this.planAttachments(txn, d.attachedTo, ref, existing);
+  }
+
+  private planAttachments(
+    txn: TxnPlan,
+    a: NonNullable<DesiredRow['attachedTo']>,
+    ref: Ref,
+    existing: Row | undefined,
+  ): void {
+    const holders = new Set<string>();
+    for (const id of a.ids) {
+      const holder = this.find(a.table, id);
+      const holderRef = holder?._uuid ?? txn.insertedRef(a.table, id);
+      if (holderRef === undefined) continue;
+      if (holder) holders.add(holder._uuid);
+      const holds =
+        existing &&
+        holder &&
+        ((holder as Record<string, unknown>)[a.column] as string[]).includes(existing._uuid);
+      if (!holds) txn.addToParent(a.table, holderRef, a.column, ref);
+    }
+    if (!existing) return;
+    for (const row of this.replica.rows(a.table) as Iterable<Row>) {
+      const refs = (row as Record<string, unknown>)[a.column] as string[];
+      if (!holders.has(row._uuid) && refs.includes(existing._uuid))
+        txn.removeFromParent(a.table, row._uuid, a.column, existing._uuid);
+    }
   }
 
   /**

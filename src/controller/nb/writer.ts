@@ -17,6 +17,7 @@ export const MANAGED_TABLES = [
   'ACL',
   'Port_Group',
   'Address_Set',
+  'Load_Balancer',
 ] as const;
 
 export interface OwnerState {
