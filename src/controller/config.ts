@@ -14,6 +14,10 @@ export interface Config {
    * mostly waits on the API server and northbound, and one key is never worked by two workers at once.
    */
   workers: number;
+  /** Services as OVN load balancers (Kube-OVN's enable-lb); off: kube-proxy on the nodes does the job. */
+  enableLb: boolean;
+  /** NetworkPolicies as OVN ACLs (Kube-OVN's enable-np); off: no policy is enforced and their rows go. */
+  enableNp: boolean;
 }
 
 export const DEFAULTS: Config = {
@@ -23,6 +27,8 @@ export const DEFAULTS: Config = {
   portSecurityByDefault: true,
   nbRemotes: 'tcp:127.0.0.1:6641',
   workers: 16,
+  enableLb: true,
+  enableNp: true,
 };
 
 /** Flags (--default-cidr=...) win over environment variables (DEFAULT_CIDR=...), which win over defaults. */
@@ -42,6 +48,8 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       'ovn-nb-addr': { type: 'string' },
       'worker-num': { type: 'string' },
       'port-security-default': { type: 'string' },
+      'enable-lb': { type: 'string' },
+      'enable-np': { type: 'string' },
     },
   });
   const pick = (flag: string, envName: string): string | undefined => {
@@ -65,5 +73,7 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     portSecurityByDefault: (pick('port-security-default', 'PORT_SECURITY_DEFAULT') ?? 'true') !== 'false',
     nbRemotes: pick('ovn-nb-addr', 'OVN_NB_DB') ?? d.nbRemotes,
     workers: Number(pick('worker-num', 'WORKER_NUM') ?? d.workers),
+    enableLb: (pick('enable-lb', 'ENABLE_LB') ?? String(d.enableLb)) !== 'false',
+    enableNp: (pick('enable-np', 'ENABLE_NP') ?? String(d.enableNp)) !== 'false',
   };
 }

@@ -8,11 +8,16 @@ import {
   AppsV1Api,
   CoreV1Api,
   CustomObjectsApi,
+  DiscoveryV1Api,
   type KubeConfig,
   type KubernetesObject,
+  NetworkingV1Api,
+  type V1EndpointSlice,
   type V1Namespace,
+  type V1NetworkPolicy,
   type V1Node,
   type V1Pod,
+  type V1Service,
   type V1StatefulSet,
 } from '@kubernetes/client-node';
 import { Ipam } from '../ipam/index.ts';
@@ -38,9 +43,11 @@ import { ControllerMetrics } from './metrics.ts';
 import { reconcileNamespace } from './namespaces.ts';
 import { owners, vpcRows } from './nb/topology.ts';
 import { NbWriter } from './nb/writer.ts';
+import { NetworkPolicies } from './network-policies.ts';
 import { reconcileNode } from './nodes.ts';
 import { podOwnerKey, reconcilePod } from './pods.ts';
 import { WorkQueue } from './queue.ts';
+import { reconcileServices, SERVICES_KEY, type ServiceCaches } from './services.ts';
 import { reconcileStatefulSet } from './statefulsets.ts';
 import { admitDeleting, reconcileSubnet, writeStatus } from './subnets.ts';
 import type { Migration } from './vm-migration.ts';
@@ -62,6 +69,10 @@ export interface ControllerOptions {
 
 export class Controller {
   private readonly queues: WorkQueue[] = [];
+  /** Services and EndpointSlices, watched only when load balancing is on. */
+  private serviceCaches: ServiceCaches | undefined;
+  /** NetworkPolicies; their cache is watched only when policies are on (off, their rows are removed). */
+  private netpols: NetworkPolicies | undefined;
 
   private constructor(
     readonly deps: Deps,
@@ -188,6 +199,37 @@ export class Controller {
       podSeen: new Map(),
     };
     const c = new Controller(deps, nbClient);
+    let onServiceChange = () => {};
+    const discovery = kc.makeApiClient(DiscoveryV1Api);
+    const serviceCaches: ServiceCaches | undefined = config.enableLb
+      ? {
+          services: new ResourceCache<V1Service>(
+            kc,
+            '/api/v1/services',
+            () => core.listServiceForAllNamespaces(),
+            () => onServiceChange(),
+          ),
+          slices: new ResourceCache<V1EndpointSlice>(
+            kc,
+            '/apis/discovery.k8s.io/v1/endpointslices',
+            () => discovery.listEndpointSliceForAllNamespaces(),
+            () => onServiceChange(),
+          ),
+        }
+      : undefined;
+    c.serviceCaches = serviceCaches;
+    let onPolicyChange = (_key: string) => {};
+    const networking = kc.makeApiClient(NetworkingV1Api);
+    const netpols = new NetworkPolicies(
+      deps,
+      new ResourceCache<V1NetworkPolicy>(
+        kc,
+        '/apis/networking.k8s.io/v1/networkpolicies',
+        () => networking.listNetworkPolicyForAllNamespaces(),
+        (k) => onPolicyChange(k),
+      ),
+    );
+    c.netpols = netpols;
 
     await Promise.all([
       deps.subnets.start(),
@@ -199,6 +241,8 @@ export class Controller {
       deps.vpcs.start(),
       deps.statefulsets.start(),
       ...(deps.kubevirt ? [deps.vms.start(), deps.vmis.start(), deps.vmims.start()] : []),
+      ...(serviceCaches ? [serviceCaches.services.start(), serviceCaches.slices.start()] : []),
+      ...(config.enableNp ? [netpols.policies.start()] : []),
     ]);
     await ensureDefaultVpc(deps);
     // every VPC's router exists before its subnets hang their ports on it; a router that is there already is
@@ -272,6 +316,8 @@ export class Controller {
         for (const ns of deps.namespaces.list()) namespaceQ.add(ns.metadata!.name!);
         for (const [pool, subnet] of deps.poolSubnet) if (subnet === k) ippoolQ.add(pool);
         allVpcs();
+        // the load balancers hang on the default VPC's switches
+        servicesQ.add(SERVICES_KEY);
         // pods that asked for this subnet before it was valid (a custom VPC's subnet waits for its router)
         if (deps.valid.has(k))
           for (const p of deps.pods.list()) {
@@ -345,10 +391,35 @@ export class Controller {
         }
       },
     });
+    // one key: the load balancers are shared by every Service (with --enable-lb=false it removes them)
+    const servicesQ = new WorkQueue({
+      metrics: metrics.queue('services'),
+      ...workers,
+      workers: 1,
+      onDropped,
+      reconcile: () => reconcileServices(deps, serviceCaches),
+    });
     c.queues.push(subnetQ, ippoolQ, podQ, nodeQ, vmQ, stsQ, subnetStatusQ, namespaceQ, vpcQ);
-    hooks.namespace = (k) => namespaceQ.add(k);
+    c.queues.push(servicesQ);
+    const netpolQ = new WorkQueue({
+      metrics: metrics.queue('network-policies'),
+      ...workers,
+      onDropped,
+      reconcile: (k) => netpols.reconcile(k),
+    });
+    c.queues.push(netpolQ);
+    onPolicyChange = (k) => netpolQ.add(k);
+    netpols.bind((k) => netpolQ.add(k));
+    onServiceChange = () => servicesQ.add(SERVICES_KEY);
+    hooks.namespace = (k) => {
+      namespaceQ.add(k);
+      netpols.namespaceChanged(k);
+    };
     hooks.subnet = (k) => subnetQ.add(k);
-    hooks.pod = (k) => podQ.add(k);
+    hooks.pod = (k) => {
+      podQ.add(k);
+      netpols.podChanged(k);
+    };
     hooks.node = (k) => nodeQ.add(k);
     hooks.ippool = (k) => ippoolQ.add(k);
     hooks.sts = (k) => stsQ.add(k);
@@ -370,8 +441,11 @@ export class Controller {
     for (const p of deps.ippools.list()) ippoolQ.add(p.metadata!.name!);
     allVpcs();
     for (const n of deps.nodes.list()) nodeQ.add(n.metadata!.name!);
+    servicesQ.add(SERVICES_KEY);
     for (const p of deps.pods.list()) podQ.add(`${p.metadata!.namespace}/${p.metadata!.name}`);
     // owners northbound still has whose objects are gone: releasing them is an ordinary reconcile
+    for (const np of netpols.policies.list()) netpolQ.add(`${np.metadata!.namespace}/${np.metadata!.name}`);
+    for (const k of netpols.orphans(nb.owners())) netpolQ.add(k);
     for (const owner of nb.owners()) {
       const [kind, a, b] = owner.split('/');
       if (kind === 'pod' && a && b && !deps.pods.get(`${a}/${b}`)) podQ.add(`${a}/${b}`);
@@ -485,6 +559,9 @@ export class Controller {
       d.vms.stop(),
       d.vmis.stop(),
       d.vmims.stop(),
+      this.serviceCaches?.services.stop(),
+      this.serviceCaches?.slices.stop(),
+      this.netpols?.stop(),
     ]);
     this.nbClient.close();
   }

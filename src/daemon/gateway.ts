@@ -13,12 +13,15 @@ import type { OvsPorts } from './ovs-ports.ts';
 
 export const GATEWAY_IF = 'ovn0';
 
+/** Kube-OVN's default service-cluster-ip-range: the node reaches Services through ovn0 (the join switch's load balancers). */
+export const DEFAULT_SERVICE_CIDRS: readonly string[] = ['10.96.0.0/12'];
+
 export interface GatewayState {
   mac: string;
   /** "100.64.0.2/16" */
   address: string;
   joinGateway: string;
-  /** CIDRs of the default VPC's subnets, routed via the join gateway. */
+  /** CIDRs of the default VPC's subnets and the service CIDRs, routed via the join gateway. */
   routes: string[];
   mtu: number;
 }
@@ -29,6 +32,7 @@ export function desiredGateway(
   subnets: readonly Subnet[],
   joinSubnet: string,
   mtu: number,
+  serviceCidrs: readonly string[] = DEFAULT_SERVICE_CIDRS,
 ): GatewayState | undefined {
   const a = node?.metadata?.annotations ?? {};
   const [ipList, mac, cidrs, gws] = [a[Ann.ipAddress], a[Ann.macAddress], a[Ann.cidr], a[Ann.gateway]];
@@ -44,6 +48,7 @@ export function desiredGateway(
         s.status?.conditions?.some((c) => c.type === 'Validated' && c.status === 'True'),
     )
     .flatMap((s) => s.spec.cidrBlock.split(','))
+    .concat(serviceCidrs)
     .filter((c) => !c.includes(':'))
     .sort();
   return {

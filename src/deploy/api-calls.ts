@@ -120,6 +120,25 @@ export const API_CALLS: readonly ApiCall[] = [
     via: ['patchClusterCustomObjectStatus'],
   }),
 
+  // Services as OVN load balancers (src/controller/services.ts), watched unless --enable-lb=false
+  ...cached(controller, '', 'services', 'listServiceForAllNamespaces', "'/api/v1/services'"),
+  ...cached(
+    controller,
+    'discovery.k8s.io',
+    'endpointslices',
+    'listEndpointSliceForAllNamespaces',
+    "'/apis/discovery.k8s.io/v1/endpointslices'",
+  ),
+
+  // NetworkPolicies as ACLs (src/controller/network-policies.ts), watched unless --enable-np=false
+  ...cached(
+    controller,
+    'networking.k8s.io',
+    'networkpolicies',
+    'listNetworkPolicyForAllNamespaces',
+    "'/apis/networking.k8s.io/v1/networkpolicies'",
+  ),
+
   // pods that keep their address: StatefulSet pods while their ordinal is wanted, KubeVirt VMs (vms.ts,
   // vm-migration.ts); the VM kinds are listed even where KubeVirt is not installed, to learn that (404)
   ...cached(

@@ -1,8 +1,10 @@
-// The lab's node agents in one process: a kubelet per simulated node and the scheduler. One process for
-// all nodes keeps the lab light (each Node.js process costs ~60 MB). Configured by a JSON file:
+// The lab's node agents in one process: a kubelet per simulated node, the scheduler and the EndpointSlice
+// controller (the lab has no kube-controller-manager). One process for all nodes keeps the lab light (each
+// Node.js process costs ~60 MB). Configured by a JSON file:
 // `node --import tsx src/lab/kubelet-main.ts <dir>/kubelets.json`.
 import { readFileSync } from 'node:fs';
 import pino from 'pino';
+import { startEndpointSlices } from './endpoint-slices.ts';
 import { type Kubelet, startKubelet } from './kubelet.ts';
 import { startScheduler } from './scheduler.ts';
 
@@ -38,11 +40,15 @@ const kubelets: Kubelet[] = cfg.nodes.map((n) =>
   }),
 );
 const scheduler = startScheduler({ kube: cfg.kubeconfig, log: log.child({ component: 'lab-scheduler' }) });
-await Promise.all([...kubelets.map((k) => k.ready), scheduler.ready]);
+const endpointSlices = startEndpointSlices({
+  kube: cfg.kubeconfig,
+  log: log.child({ component: 'lab-endpointslices' }),
+});
+await Promise.all([...kubelets.map((k) => k.ready), scheduler.ready, endpointSlices.ready]);
 log.info({ nodes: cfg.nodes.map((n) => n.name) }, 'kubelets ready');
 
 const shutdown = async () => {
-  await Promise.allSettled([scheduler.stop(), ...kubelets.map((k) => k.stop())]);
+  await Promise.allSettled([scheduler.stop(), endpointSlices.stop(), ...kubelets.map((k) => k.stop())]);
   process.exit(0);
 };
 process.once('SIGTERM', shutdown);

@@ -26,6 +26,8 @@ export interface Subnet extends KubernetesObject {
     allowSubnets?: string[];
     mtu?: number;
     provider?: string;
+    /** false keeps the cluster load balancers (Services) off the subnet's switch. */
+    enableLb?: boolean;
   };
   status?: Record<string, unknown> & { conditions?: Condition[] };
 }
