@@ -2,6 +2,7 @@
 // pair and configure the pod side, attach the host end to br-int with iface-id=<pod>.<ns>, wait for
 // ovn-controller to install it, answer with the result. DEL undoes that and succeeds when nothing is left.
 // CHECK compares; GC removes attachments the runtime no longer has. Work for one attachment is serialised.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../controller/deps.ts';
 import { Ann } from '../controller/k8s/annotations.ts';
@@ -24,6 +25,8 @@ import {
 import { PodWaitTimeout, type PodWatch } from './pod-watch.ts';
 
 /** external_ids keys on a pod's OVS Interface that tie it to its CNI attachment (for DEL and GC). */
+/** How long a pod may be missing from the node's pod watch before the API is asked whether it exists. */
+const ABSENT_GRACE_MS = 2_000;
 const CONTAINER_KEY = 'cni_container_id';
 const IFNAME_KEY = 'cni_ifname';
 
@@ -164,12 +167,31 @@ export class PodNetwork {
     const matches = (p: V1Pod) =>
       isAddressed(p.metadata?.annotations, providerOf(req)) &&
       (!req.podUid || p.metadata?.uid === req.podUid);
+    const stop = new AbortController();
     try {
-      return await this.o.pods.waitFor(req.podNamespace, req.podName, matches, this.o.addressTimeoutMs);
+      const { podNamespace: ns, podName: name } = req;
+      const addressed = this.o.pods.waitFor(ns, name, matches, this.o.addressTimeoutMs, stop.signal);
+      return await Promise.race([addressed, this.absent(ns, name, stop.signal).then(() => addressed)]);
     } catch (e) {
       if (e instanceof PodWaitTimeout) throw new DaemonError(DaemonCode.TryAgainLater, e.message);
       throw e;
+    } finally {
+      stop.abort();
     }
+  }
+
+  /**
+   * Rejects when, after a moment's grace for the watch, the pod is neither in it nor in the API on this node:
+   * a runtime only asks for pods that exist, so one that does not (deleted meanwhile, or a wrong name) is not
+   * coming, and waiting the whole address timeout for it would only hold the runtime up. Resolves (and the
+   * wait goes on) when the pod is there or the API cannot be asked.
+   */
+  private async absent(namespace: string, name: string, signal: AbortSignal): Promise<void> {
+    await sleep(ABSENT_GRACE_MS, undefined, { signal });
+    if (this.o.pods.get(namespace, name)) return;
+    const exists = await this.o.pods.existsOnNode(namespace, name).catch(() => true);
+    if (!exists)
+      throw new DaemonError(DaemonCode.TryAgainLater, `pod ${namespace}/${name} does not exist on this node`);
   }
 
   /** Best-effort undo of a failed ADD, so nothing half-made stays on the node. */

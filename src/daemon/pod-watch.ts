@@ -11,9 +11,15 @@ interface Waiter {
 export class PodWatch {
   private readonly cache: ResourceCache<V1Pod>;
   private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly listeners = new Set<(key: string, pod: V1Pod | undefined) => void>();
+  private readonly core: CoreV1Api;
 
-  constructor(kc: KubeConfig, nodeName: string) {
+  constructor(
+    kc: KubeConfig,
+    private readonly nodeName: string,
+  ) {
     const core = kc.makeApiClient(CoreV1Api);
+    this.core = core;
     const fieldSelector = `spec.nodeName=${nodeName}`;
     this.cache = new ResourceCache<V1Pod>(
       kc,
@@ -37,6 +43,20 @@ export class PodWatch {
   }
 
   /**
+   * Whether the API has the pod, bound to this node, right now: a GET, not the cache, which may lag. Throws
+   * when the API cannot be asked.
+   */
+  async existsOnNode(namespace: string, name: string): Promise<boolean> {
+    try {
+      const pod = await this.core.readNamespacedPod({ name, namespace });
+      return pod.spec?.nodeName === this.nodeName;
+    } catch (e) {
+      if ((e as { code?: number }).code === 404) return false;
+      throw e;
+    }
+  }
+
+  /**
    * Resolves with the pod once `ready(pod)` holds (at once if it already does); rejects with the last
    * state seen after timeoutMs.
    */
@@ -45,6 +65,7 @@ export class PodWatch {
     name: string,
     ready: (pod: V1Pod) => boolean,
     timeoutMs: number,
+    signal?: AbortSignal,
   ): Promise<V1Pod> {
     const key = `${namespace}/${name}`;
     const now = this.cache.get(key);
@@ -52,11 +73,17 @@ export class PodWatch {
     return new Promise((resolve, reject) => {
       const set = this.waiters.get(key) ?? new Set<Waiter>();
       this.waiters.set(key, set);
+      const abandon = () => {
+        done();
+        reject(signal?.reason);
+      };
       const done = () => {
         clearTimeout(timer);
+        signal?.removeEventListener('abort', abandon);
         set.delete(waiter);
         if (set.size === 0 && this.waiters.get(key) === set) this.waiters.delete(key);
       };
+      signal?.addEventListener('abort', abandon, { once: true });
       const waiter: Waiter = {
         test: (pod) => !!pod && ready(pod),
         wake: () => {
@@ -72,10 +99,17 @@ export class PodWatch {
     });
   }
 
+  /** Calls `listener` with "<namespace>/<name>" and the pod (undefined once deleted) on every change. */
+  onChange(listener: (key: string, pod: V1Pod | undefined) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   private changed(key: string): void {
+    const pod = this.cache.get(key);
+    for (const l of this.listeners) l(key, pod);
     const set = this.waiters.get(key);
     if (!set) return;
-    const pod = this.cache.get(key);
     for (const w of [...set]) if (w.test(pod)) w.wake();
   }
 

@@ -172,6 +172,8 @@ export const API_CALLS: readonly ApiCall[] = [
 
   // the node daemon (src/daemon/daemon.ts, src/daemon/pod-watch.ts): its node's pods, its Node, the Subnets
   ...cached(daemon, '', 'pods', 'listPodForAllNamespaces', "'/api/v1/pods'"),
+  // whether a pod missing from the watch exists at all (src/daemon/pod-watch.ts existsOnNode)
+  daemon({ verb: 'get', apiGroup: '', resource: 'pods', via: ['readNamespacedPod'] }),
   ...cached(daemon, '', 'nodes', 'listNode', "'/api/v1/nodes'"),
   daemon({ verb: 'patch', apiGroup: '', resource: 'nodes/status', via: ['patchNodeStatus'] }),
   ...cached(

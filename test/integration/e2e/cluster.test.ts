@@ -326,18 +326,36 @@ describe('CNI commands against the real daemon', () => {
     await execa('ip', ['netns', 'del', ns]);
   });
 
-  test('ADD for a pod the controller never addresses: 11, try again later', async () => {
+  test('ADD for a pod that does not exist, or that the controller never addresses: 11, try again later', async () => {
     const ns = `ovnk-${cluster.lab.id}-x2`;
     await execa('ip', ['netns', 'add', ns]);
-    const r = await plugin({
-      CNI_COMMAND: 'ADD',
-      CNI_CONTAINERID: 'ghost000000000000000',
-      CNI_NETNS: `/var/run/netns/${ns}`,
-      CNI_IFNAME: 'eth0',
-      CNI_ARGS: cniArgs('no-such-pod'),
-    });
-    expect(r.out).toMatchObject({ code: 11, msg: expect.stringMatching(/no-such-pod/) });
-    await execa('ip', ['netns', 'del', ns]);
+    const add = (podName: string) =>
+      plugin({
+        CNI_COMMAND: 'ADD',
+        CNI_CONTAINERID: 'ghost000000000000000',
+        CNI_NETNS: `/var/run/netns/${ns}`,
+        CNI_IFNAME: 'eth0',
+        CNI_ARGS: cniArgs(podName),
+      });
+    try {
+      // not in the API at all: said as soon as the API confirms it, not after the address timeout
+      expect((await add('no-such-pod')).out).toMatchObject({
+        code: 11,
+        msg: expect.stringMatching(/no-such-pod does not exist on this node/),
+      });
+      // there, but asking for a switch that does not exist: waited for, then given up
+      await core.createNamespacedPod({
+        namespace: 'default',
+        body: pod('unaddressable', 'node1', { 'ovn.kubernetes.io/logical_switch': 'no-such-subnet' }),
+      });
+      expect((await add('unaddressable')).out).toMatchObject({
+        code: 11,
+        msg: expect.stringMatching(/unaddressable has no address from the controller/),
+      });
+    } finally {
+      await core.deleteNamespacedPod({ namespace: 'default', name: 'unaddressable' }).catch(() => undefined);
+      await execa('ip', ['netns', 'del', ns]);
+    }
   });
 
   test('CHECK passes on a running pod and reports what was changed behind its back', async () => {
