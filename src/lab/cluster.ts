@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCniPlugin } from '../../scripts/build-cni.ts';
+import { buildService } from '../../scripts/build-service.ts';
 import type { KubeletsConfig } from './kubelet-main.ts';
 import { Lab, type LabOptions, teardownLabDir } from './lab.ts';
 import { freePort } from './ports.ts';
@@ -152,9 +153,14 @@ export class Cluster {
       readyLog: /kubeconfig written/,
     });
 
-    say('building the CNI plugin');
+    say('building the CNI plugin, and the daemon and controller bundles');
     const binDir = join(dir, 'cni', 'bin');
-    await buildCniPlugin(binDir);
+    // the daemons and controllers run as bundles: a restarted one is back in a second, not five
+    await Promise.all([
+      buildCniPlugin(binDir),
+      buildService('src/daemon/main.ts', serviceBundle(dir, 'daemon')),
+      buildService('src/controller/main.ts', serviceBundle(dir, 'controller')),
+    ]);
 
     const replicas = opts.controllers ?? 1;
     say(
@@ -245,6 +251,9 @@ export class Cluster {
   }
 }
 
+const serviceBundle = (dir: string, program: 'daemon' | 'controller') =>
+  join(dir, 'bin', `ovnk-${program}.mjs`);
+
 function controllerSpec(
   m: ClusterManifest,
   index: number,
@@ -268,7 +277,7 @@ function controllerSpec(
   return {
     dir: m.dir,
     name,
-    entry: 'src/controller/main.ts',
+    entry: serviceBundle(m.dir, 'controller'),
     args: [
       '--kubeconfig',
       m.kubeconfig,
@@ -288,7 +297,7 @@ function daemonSpec(m: ClusterManifest, node: ClusterNode, ovsSock: string): Ser
   return {
     dir: join(dir, node.name, 'ovnk'),
     name: 'daemon',
-    entry: 'src/daemon/main.ts',
+    entry: serviceBundle(m.dir, 'daemon'),
     args: [
       '--node-name',
       node.name,

@@ -12,7 +12,7 @@ export interface ServiceSpec {
   /** Directory for <name>.pid and <name>.log. */
   dir: string;
   name: string;
-  /** A TypeScript entry point of this project, relative to the repository root. */
+  /** A TypeScript entry point of this project (run through tsx), or a bundle (.mjs, run by plain node). */
   entry: string;
   args: string[];
   env?: Record<string, string>;
@@ -36,7 +36,9 @@ export async function startService(s: ServiceSpec): Promise<Service> {
   // a restarted service appends to its old log: only what this start writes counts as ready
   const offset = existsSync(log) ? statSync(log).size : 0;
   const fd = openSync(log, 'a');
-  const node = [process.execPath, '--import', 'tsx', s.entry, ...s.args];
+  const node = s.entry.endsWith('.ts')
+    ? [process.execPath, '--import', 'tsx', s.entry, ...s.args]
+    : [process.execPath, s.entry, ...s.args];
   const [file, ...argv] = s.netns ? ['ip', 'netns', 'exec', s.netns, ...node] : node;
   // node's spawn, not execa: the child must get the log file's descriptor itself and outlive us
   const child = spawn(file!, argv, {
