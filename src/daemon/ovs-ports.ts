@@ -103,6 +103,93 @@ export class OvsPorts {
     return true;
   }
 
+  /** The QoS row a port points to, if any. */
+  portQos(port: string) {
+    const qos = this.replica.byName('Port', port)[0]?.qos;
+    return qos ? this.replica.get('QoS', qos) : undefined;
+  }
+
+  /**
+   * Gives the port a QoS row of this type and other_config. The row it has is updated when its external_ids
+   * are exactly `externalIds` (ours); otherwise a new row is made and pointed to, in one transaction.
+   */
+  async setPortQos(
+    port: string,
+    qos: { type: string; otherConfig: Record<string, string>; externalIds: Record<string, string> },
+  ): Promise<void> {
+    const p = this.replica.byName('Port', port)[0];
+    if (!p) throw new Error(`port ${port} is not in the Open_vSwitch database`);
+    const columns = { type: qos.type, other_config: qos.otherConfig, external_ids: qos.externalIds };
+    const current = this.portQos(port);
+    if (current && sameMap(current.external_ids, qos.externalIds)) {
+      await this.client.transact([ops.update('QoS', [['_uuid', '==', current._uuid]], columns)]);
+    } else {
+      await this.client.transact([
+        ops.insert('QoS', columns, { uuidName: 'qos' }),
+        ops.update('Port', [['_uuid', '==', p._uuid]], { qos: named('qos') }),
+      ]);
+    }
+    await this.replicaShows(() => {
+      const now = this.portQos(port);
+      return !!now && now.type === qos.type && sameMap(now.other_config, qos.otherConfig);
+    });
+  }
+
+  /**
+   * Deletes the QoS rows whose external_ids hold every given key=value, unpointing any port first. QoS is a
+   * root table: OVS keeps a row nobody points to, so whoever made it has to delete it. True if any went.
+   */
+  async deleteQos(ids: Record<string, string>): Promise<boolean> {
+    const entries = Object.entries(ids);
+    const rows = this.replica.list('QoS', (q) => entries.every(([k, v]) => q.external_ids[k] === v));
+    if (rows.length === 0) return false;
+    const uuids = new Set(rows.map((r) => r._uuid));
+    const users = this.replica.list('Port', (p) => !!p.qos && uuids.has(p.qos));
+    await this.client.transact([
+      ...users.map((p) => ops.update('Port', [['_uuid', '==', p._uuid]], { qos: null })),
+      ...rows.map((r) => ops.delete('QoS', [['_uuid', '==', r._uuid]])),
+    ]);
+    await this.replicaShows(() => rows.every((r) => !this.replica.get('QoS', r._uuid)));
+    return true;
+  }
+
+  /** Sets (or, with undefined, removes) one external_ids key of an interface, leaving the others. */
+  async setInterfaceId(name: string, key: string, value: string | undefined): Promise<void> {
+    const i = this.iface(name);
+    if (!i) throw new Error(`interface ${name} is not in the Open_vSwitch database`);
+    await this.client.transact([
+      ops.mutate(
+        'Interface',
+        [['_uuid', '==', i._uuid]],
+        [
+          ['external_ids', 'delete', [key]],
+          ...(value === undefined ? [] : [['external_ids', 'insert', { [key]: value }] as const]),
+        ],
+      ),
+    ]);
+    await this.replicaShows(() => this.iface(name)?.external_ids[key] === value);
+  }
+
+  /**
+   * Resolves once the monitor has brought our own write into the replica, so the next decision made from
+   * the replica sees it (the server does not promise to send the update before the transaction's reply).
+   */
+  private replicaShows(done: () => boolean, timeoutMs = 5_000): Promise<void> {
+    if (done()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`the Open_vSwitch monitor did not show a committed change within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.replica.onChange(() => {
+        if (!done()) return;
+        clearTimeout(timer);
+        off();
+        resolve();
+      });
+    });
+  }
+
   /**
    * Resolves when ovn-controller has installed the port's flows (external_ids ovn-installed=true), rejects
    * when OVS reports an error for the interface or after timeoutMs.
@@ -137,4 +224,9 @@ export class OvsPorts {
   close(): void {
     this.client.close();
   }
+}
+
+function sameMap(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }

@@ -23,10 +23,11 @@ import {
   NetdevError,
 } from './pod-netdev.ts';
 import { PodWaitTimeout, type PodWatch } from './pod-watch.ts';
+import { desiredQos, type PodQos } from './qos.ts';
 
-/** external_ids keys on a pod's OVS Interface that tie it to its CNI attachment (for DEL and GC). */
 /** How long a pod may be missing from the node's pod watch before the API is asked whether it exists. */
 const ABSENT_GRACE_MS = 2_000;
+/** external_ids keys on a pod's OVS Interface that tie it to its CNI attachment (for DEL and GC). */
 const CONTAINER_KEY = 'cni_container_id';
 const IFNAME_KEY = 'cni_ifname';
 
@@ -42,6 +43,8 @@ export interface PodNetworkOptions {
   addressTimeoutMs: number;
   /** How long ADD waits for ovn-controller's ovn-installed. */
   installTimeoutMs: number;
+  /** Applies the pods' ingress_rate/egress_rate; without it they are not applied. */
+  qos?: PodQos;
 }
 
 export interface CniResult {
@@ -126,6 +129,23 @@ export class PodNetwork {
         `attaching ${hostIf} to br-int failed: ${(e as Error).message}`,
       );
     }
+    if (this.o.qos) {
+      // the watch's latest annotations: a change that came while the port did not exist yet counts
+      const latest = this.o.pods.get(req.podNamespace, req.podName) ?? pod;
+      try {
+        await this.o.qos.apply(
+          hostIf,
+          desiredQos(latest.metadata?.annotations, providerOf(req)),
+          `${req.podNamespace}/${req.podName}`,
+        );
+      } catch (e) {
+        await this.cleanup(hostIf, req);
+        throw new DaemonError(
+          DaemonCode.IoFailure,
+          `applying the pod's rate limits failed: ${(e as Error).message}`,
+        );
+      }
+    }
     try {
       await this.o.ovs.waitInstalled(hostIf, this.o.installTimeoutMs);
     } catch (e) {
@@ -196,6 +216,7 @@ export class PodNetwork {
 
   /** Best-effort undo of a failed ADD, so nothing half-made stays on the node. */
   private async cleanup(hostIf: string, req: CniRequest): Promise<void> {
+    await this.o.qos?.release(hostIf).catch(() => undefined);
     await this.o.ovs.removePort(hostIf).catch(() => undefined);
     await deletePodInterface({
       nodeNetns: this.o.nodeNetns,
@@ -216,6 +237,8 @@ export class PodNetwork {
         ports.add(i.name);
       for (const name of ports) {
         try {
+          // its QoS row first: OVS keeps QoS rows nobody points to
+          await this.o.qos?.release(name);
           await this.o.ovs.removePort(name);
         } catch (e) {
           throw new DaemonError(
