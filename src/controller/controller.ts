@@ -25,6 +25,7 @@ import type { Tables } from '../ovsdb/generated/ovn-nb.ts';
 import { OvsdbClient } from '../ovsdb/index.ts';
 import type { Config } from './config.ts';
 import type { Deps, Logger } from './deps.ts';
+import { EGRESS_KEY, reconcileEgress } from './egress.ts';
 import { reconcileIpPool, writePoolStatus } from './ippools.ts';
 import { Ann } from './k8s/annotations.ts';
 import { ResourceCache } from './k8s/informer.ts';
@@ -56,6 +57,8 @@ import { DEFAULT_VPC, ensureDefaultVpc, reconcileVpc, routerOfVpc } from './vpcs
 
 /** Subnet status is written this long after an address change, so that a burst of pods costs one patch. */
 const STATUS_DELAY_MS = 500;
+/** Egress is re-planned this long after a pod change, so that a burst of pods costs one plan. */
+const EGRESS_DELAY_MS = 100;
 
 const quiet: Logger = { info() {}, warn() {}, error() {}, debug() {} };
 
@@ -318,6 +321,8 @@ export class Controller {
         allVpcs();
         // the load balancers hang on the default VPC's switches
         servicesQ.add(SERVICES_KEY);
+        // a subnet's egress policies follow its CIDRs and gateway settings
+        egressQ.add(EGRESS_KEY);
         // pods that asked for this subnet before it was valid (a custom VPC's subnet waits for its router)
         if (deps.valid.has(k))
           for (const p of deps.pods.list()) {
@@ -401,6 +406,15 @@ export class Controller {
     });
     c.queues.push(subnetQ, ippoolQ, podQ, nodeQ, vmQ, stsQ, subnetStatusQ, namespaceQ, vpcQ);
     c.queues.push(servicesQ);
+    // one key: every default-VPC subnet's egress policies, from its pods' and nodes' placement
+    const egressQ = new WorkQueue({
+      metrics: metrics.queue('egress'),
+      ...workers,
+      workers: 1,
+      onDropped,
+      reconcile: () => reconcileEgress(deps),
+    });
+    c.queues.push(egressQ);
     const netpolQ = new WorkQueue({
       metrics: metrics.queue('network-policies'),
       ...workers,
@@ -419,8 +433,12 @@ export class Controller {
     hooks.pod = (k) => {
       podQ.add(k);
       netpols.podChanged(k);
+      egressQ.addAfter(EGRESS_KEY, EGRESS_DELAY_MS);
     };
-    hooks.node = (k) => nodeQ.add(k);
+    hooks.node = (k) => {
+      nodeQ.add(k);
+      egressQ.add(EGRESS_KEY);
+    };
     hooks.ippool = (k) => ippoolQ.add(k);
     hooks.sts = (k) => stsQ.add(k);
     hooks.vm = (k) => vmQ.add(k);
@@ -442,6 +460,7 @@ export class Controller {
     allVpcs();
     for (const n of deps.nodes.list()) nodeQ.add(n.metadata!.name!);
     servicesQ.add(SERVICES_KEY);
+    egressQ.add(EGRESS_KEY);
     for (const p of deps.pods.list()) podQ.add(`${p.metadata!.namespace}/${p.metadata!.name}`);
     // owners northbound still has whose objects are gone: releasing them is an ordinary reconcile
     for (const np of netpols.policies.list()) netpolQ.add(`${np.metadata!.namespace}/${np.metadata!.name}`);
@@ -478,7 +497,9 @@ export class Controller {
           excludeIps: ds.excludeIps,
           default: true,
           vpc: 'ovn-cluster',
-        },
+          // Kube-OVN's default subnet reaches the outside world through its nodes' SNAT
+          natOutgoing: true,
+        } as Subnet['spec'],
       },
       {
         apiVersion: 'kubeovn.io/v1',

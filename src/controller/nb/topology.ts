@@ -26,6 +26,9 @@ const ids = {
   lrp: (name: string) => `lrp/${name}`,
 };
 
+/** The desired-row id of a router, for rows of other planners that hang off it (e.g. egress policies). */
+export const routerRowId = (name: string): string => ids.router(name);
+
 export interface VpcState {
   name: string;
 }
