@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBS=(openvswitch-switch ovn-central ovn-host iputils-ping ethtool iproute2 netcat-openbsd
-  containerd containernetworking-plugins iputils-arping gcc libc6-dev)
+  containerd containernetworking-plugins iputils-arping gcc libc6-dev iperf3 nftables)
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -19,6 +19,10 @@ export interface DaemonConfig {
   joinSubnet: string;
   /** Set up ovn0 (host connectivity). */
   gateway: boolean;
+  /** Forward pods' egress and masquerade natOutgoing subnets' (needs the gateway). */
+  natOutgoing: boolean;
+  /** Uninstall: on stop (SIGTERM), remove what the daemon put in the node's kernel (its nftables table). */
+  cleanup: boolean;
   addressTimeoutMs: number;
   installTimeoutMs: number;
   /** The debug endpoint (health, metrics, ovs-vsctl views): "127.0.0.1:10665" or "unix:/path". */
@@ -32,6 +36,8 @@ export const DAEMON_DEFAULTS: Omit<DaemonConfig, 'nodeName' | 'nodeNetns' | 'deb
   mtu: 1400,
   joinSubnet: 'join',
   gateway: true,
+  natOutgoing: true,
+  cleanup: false,
   addressTimeoutMs: 30_000,
   installTimeoutMs: 30_000,
   debugAddr: '127.0.0.1:10665',
@@ -49,6 +55,8 @@ export function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): Daemon
       mtu: { type: 'string' },
       'node-switch': { type: 'string' },
       'enable-gateway': { type: 'string' },
+      'enable-nat-outgoing': { type: 'string' },
+      cleanup: { type: 'boolean' },
       'address-timeout-ms': { type: 'string' },
       'install-timeout-ms': { type: 'string' },
       'debug-addr': { type: 'string' },
@@ -76,6 +84,8 @@ export function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): Daemon
     mtu: num(pick('mtu', 'MTU'), d.mtu, 'mtu'),
     joinSubnet: pick('node-switch', 'NODE_SWITCH') ?? d.joinSubnet,
     gateway: (pick('enable-gateway', 'ENABLE_GATEWAY') ?? 'true') !== 'false',
+    natOutgoing: (pick('enable-nat-outgoing', 'ENABLE_NAT_OUTGOING') ?? 'true') !== 'false',
+    cleanup: values.cleanup === true || env.OVNK_CLEANUP === 'true',
     addressTimeoutMs: num(
       pick('address-timeout-ms', 'ADDRESS_TIMEOUT_MS'),
       d.addressTimeoutMs,

@@ -18,13 +18,17 @@ import { startCniServer } from './cni-server.ts';
 import type { DaemonConfig } from './config.ts';
 import { desiredGateway, Gateway } from './gateway.ts';
 import { DaemonMetrics } from './metrics.ts';
+import { desiredNat, Nat } from './nat.ts';
 import { OvsPorts } from './ovs-ports.ts';
 import { PodNetwork } from './pod-network.ts';
 import { PodWatch } from './pod-watch.ts';
+import { PodQos } from './qos.ts';
 
 const quiet: Logger = { info() {}, warn() {}, error() {}, debug() {} };
 /** The gateway is re-checked this often even without events (a safety net; events do the real work). */
 const GATEWAY_RESYNC_MS = 30_000;
+/** How often a pod's rate limits are tried again after a failure (1, 2, 4 s later). */
+const QOS_RETRIES = 3;
 
 export class Daemon {
   private closers: (() => Promise<void> | void)[] = [];
@@ -35,6 +39,9 @@ export class Daemon {
   private gatewayAgain = false;
   private gatewayBusy = false;
   private lastCondition: boolean | undefined;
+  private stopping = false;
+  /** Pods' egress: forwarding and masquerading in the node's kernel (src/daemon/nat.ts). */
+  readonly nat: Nat;
 
   private constructor(
     readonly config: DaemonConfig,
@@ -45,7 +52,9 @@ export class Daemon {
     readonly gateway: Gateway,
     private readonly core: CoreV1Api,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.nat = new Nat({ nodeNetns: config.nodeNetns, log });
+  }
 
   static async start(opts: {
     kc: KubeConfig;
@@ -93,6 +102,25 @@ export class Daemon {
         () => d.nodes.stop(),
         () => d.subnets.stop(),
       );
+      const qos = new PodQos({ ovs, log });
+      const syncQos = (namespace: string, name: string, attempt = 0) => {
+        const pod = d.pods.get(namespace, name);
+        if (!pod) return; // deleted: its DEL removes what was applied
+        qos.syncPod(namespace, name, pod.metadata?.annotations).catch((e: unknown) => {
+          log.warn({ pod: `${namespace}/${name}`, err: (e as Error).message }, 'rate limits not applied');
+          // a few retries for passing trouble; the pod's next change tries again anyway
+          if (attempt < QOS_RETRIES)
+            setTimeout(() => syncQos(namespace, name, attempt + 1), 1_000 * 2 ** attempt).unref();
+        });
+      };
+      d.closers.push(
+        d.pods.onChange((key) => {
+          const [namespace = '', name = ''] = key.split('/');
+          syncQos(namespace, name);
+        }),
+      );
+      // changes made while no daemon ran
+      for (const p of d.pods.list()) syncQos(p.metadata?.namespace ?? '', p.metadata?.name ?? '');
       const network = new PodNetwork({
         nodeNetns: config.nodeNetns,
         ovs,
@@ -101,6 +129,7 @@ export class Daemon {
         log,
         addressTimeoutMs: config.addressTimeoutMs,
         installTimeoutMs: config.installTimeoutMs,
+        qos,
       });
       const server = await startCniServer({
         socketPath: config.socketPath,
@@ -151,7 +180,7 @@ export class Daemon {
 
   /** Coalesces triggers: one reconcile at a time, and one more if something changed meanwhile. */
   syncGateway(): void {
-    if (!this.config.gateway) return;
+    if (!this.config.gateway || this.stopping) return;
     if (this.gatewayBusy) {
       this.gatewayAgain = true;
       return;
@@ -160,6 +189,14 @@ export class Daemon {
     this.gatewayRun = (async () => {
       do {
         this.gatewayAgain = false;
+        if (this.config.natOutgoing) {
+          try {
+            await this.nat.reconcile(desiredNat(this.subnets.list(), this.config.joinSubnet));
+          } catch (e) {
+            this.log.warn({ err: (e as Error).message }, 'nat reconcile failed; will retry');
+            setTimeout(() => this.syncGateway(), 1_000).unref();
+          }
+        }
         try {
           const want = desiredGateway(
             this.nodes.get(this.config.nodeName),
@@ -211,9 +248,17 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     if (this.gatewayTimer) clearInterval(this.gatewayTimer);
     await this.gatewaySettled().catch(() => undefined);
     for (const close of this.closers.reverse()) await Promise.resolve(close()).catch(() => undefined);
     this.closers = [];
+    // after the caches stopped and the last reconcile settled: nothing puts the table back
+    if (this.config.cleanup) {
+      await this.nat
+        .remove()
+        .then(() => this.log.info({}, 'nat rules removed (cleanup)'))
+        .catch((e: unknown) => this.log.warn({ err: (e as Error).message }, 'nat cleanup failed'));
+    }
   }
 }

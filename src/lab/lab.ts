@@ -29,6 +29,20 @@ interface LabManifest {
 
 const UNDERLAY_NET = '172.30.0';
 
+/**
+ * The outside world of a lab (addExternal()): a namespace on the underlay with an address there and a
+ * network of its own behind it that the nodes route to. It has no route to any pod CIDR, so only traffic a
+ * node masqueraded to its own underlay address can be answered.
+ */
+export interface ExternalNet {
+  netns: string;
+  /** Its address on the underlay, the nodes' next hop to `cidr`. */
+  underlayIp: string;
+  /** An address outside the cluster and the underlay, in `cidr`. */
+  ip: string;
+  cidr: string;
+}
+
 export function labRoot(): string {
   return process.env.OVNK_LAB_ROOT ?? '/tmp/ovnk';
 }
@@ -40,8 +54,13 @@ let signalsHooked = false;
 function tearDownOnSignals(): void {
   if (signalsHooked) return;
   signalsHooked = true;
+  let ending = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
+    // `on`, not `once`: execa's signal-exit re-raises a signal when it sees no other listener, and a
+    // `once` listener is removed before it looks, which would kill us before the labs are down
+    process.on(signal, () => {
+      if (ending) return;
+      ending = true;
       Promise.allSettled([...active].map((l) => l.stop())).finally(() =>
         process.exit(128 + (signal === 'SIGINT' ? 2 : 15)),
       );
@@ -157,6 +176,35 @@ export class Lab {
     }
     await addNetns(name);
     return name;
+  }
+
+  private external: ExternalNet | undefined;
+
+  /** Adds the lab's external namespace (once) and a route to its network on every node. */
+  async addExternal(): Promise<ExternalNet> {
+    if (this.external) return this.external;
+    const ext: ExternalNet = {
+      netns: `ovnk-${this.id}-ext`,
+      underlayIp: `${UNDERLAY_NET}.254`,
+      ip: '198.51.100.1',
+      cidr: '198.51.100.0/24',
+    };
+    const ns = await this.addNetns('ext');
+    const ul = this.underlayNs;
+    await run('ip', ['-n', ul, 'link', 'add', 'ulx', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+    await run('ip', ['-n', ul, 'link', 'set', 'ulx', 'master', 'ul', 'up']);
+    await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.eth0.disable_ipv6=1']);
+    await run('ip', ['-n', ns, 'addr', 'add', `${ext.underlayIp}/24`, 'dev', 'eth0']);
+    await run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    // as for pods: the nodes' userspace OVS reads frames from veths (AF_PACKET) and passes on the
+    // unfinished checksums of offloaded TCP/UDP (ovn-on-this-machine.md, checksum gotcha)
+    await run('ip', ['netns', 'exec', ns, 'ethtool', '-K', 'eth0', 'tx', 'off']);
+    // the network "behind" it, where the outside world's services live (on lo: no dummy module here)
+    await run('ip', ['-n', ns, 'addr', 'add', `${ext.ip}/32`, 'dev', 'lo']);
+    for (const c of this.chassis)
+      await run('ip', ['-n', c.cfg.netns, 'route', 'replace', ext.cidr, 'via', ext.underlayIp]);
+    this.external = ext;
+    return ext;
   }
 
   node(name: string): Chassis {
