@@ -118,8 +118,10 @@ describe('NetworkPolicy rows in northbound', () => {
       );
     });
     const deny = await nbctl('--bare', '--columns=match', 'find', 'ACL', 'external_ids:np="default/deny"');
-    expect(deny).toMatch(/outport == @np\.deny\.default && ip\n/);
-    expect(deny).toMatch(/inport == @np\.deny\.default && ip\n/);
+    // one match per line, in no particular order: whole lines, so "ip" is not a prefix of "ip4..."
+    const matches = deny.split('\n').map((l) => l.trim());
+    expect(matches).toContain('outport == @np.deny.default && ip');
+    expect(matches).toContain('inport == @np.deny.default && ip');
     // the LSP made again (another uuid) is put back into the port group
     await nbctl('lsp-del', 'web-0.default');
     await s.core.patchNamespacedPod(
