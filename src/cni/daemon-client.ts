@@ -90,9 +90,9 @@ export async function callDaemon(
       if (e instanceof CniError) throw e;
       const code = (e as NodeJS.ErrnoException).code;
       const notListening = code === 'ENOENT' || code === 'ECONNREFUSED';
-      if (!notListening || Date.now() - start + RETRY_MS > daemonWaitMs)
-        throw transportError(socketPath, body.command, timeoutMs, e);
-      await new Promise((r) => setTimeout(r, RETRY_MS));
+      const waitLeft = daemonWaitMs - (Date.now() - start);
+      if (!notListening || waitLeft <= 0) throw transportError(socketPath, body.command, timeoutMs, e);
+      await new Promise((r) => setTimeout(r, Math.min(RETRY_MS, waitLeft)));
     }
   }
 }

@@ -14,6 +14,7 @@ import { parse as parseYaml, stringify } from 'yaml';
 import { type AuditEvent, readAuditLog } from '../../../src/apiserver/audit.ts';
 import { readManifests } from '../../../src/apiserver/manifests.ts';
 import { type ApiServer, startApiServer } from '../../../src/apiserver/server.ts';
+import { callDaemon } from '../../../src/cni/daemon-client.ts';
 import { API_CALLS, type ApiCall, type Component } from '../../../src/deploy/api-calls.ts';
 import { waitGone } from '../../../src/lab/proc.ts';
 import { type Service, startService } from '../../../src/lab/services.ts';
@@ -202,6 +203,24 @@ test('the controller and the daemon make exactly the listed API calls', async ()
     const ns = await core.readNamespace({ name: 'blue' });
     expect(ns.metadata?.annotations?.['ovn.kubernetes.io/logical_switch']).toBe('blue');
   }, 20_000);
+  // an ADD for a pod that does not exist: the daemon asks the API whether it does
+  const ghostNetns = await ctx.lab.addNetns('ghost');
+  const ghost = await callDaemon(
+    join(ctx.lab.dir, 'daemon.sock'),
+    {
+      command: 'ADD',
+      cniVersion: '1.0.0',
+      containerId: 'ghost0000000',
+      netns: `/var/run/netns/${ghostNetns}`,
+      ifName: 'eth0',
+      podName: 'ghost',
+      podNamespace: 'default',
+      podUid: '',
+      config: { cniVersion: '1.0.0', name: 'ovnk', type: 'ovnk' },
+    },
+    20_000,
+  ).catch((e: unknown) => e);
+  expect(ghost).toMatchObject({ code: 11, message: expect.stringMatching(/does not exist/) });
   await core.deleteNamespacedPod({ name: 'passing', namespace: 'blue' });
   await eventually(async () => {
     const ips = (await custom.listClusterCustomObject(kubeovn('ips'))) as {
