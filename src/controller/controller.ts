@@ -25,7 +25,7 @@ import type { Tables } from '../ovsdb/generated/ovn-nb.ts';
 import { OvsdbClient } from '../ovsdb/index.ts';
 import type { Config } from './config.ts';
 import type { Deps, Logger } from './deps.ts';
-import { EGRESS_KEY, reconcileEgress } from './egress.ts';
+import { EgressIndex, reconcileEgress } from './egress.ts';
 import { reconcileIpPool, writePoolStatus } from './ippools.ts';
 import { Ann } from './k8s/annotations.ts';
 import { ResourceCache } from './k8s/informer.ts';
@@ -57,8 +57,8 @@ import { DEFAULT_VPC, ensureDefaultVpc, reconcileVpc, routerOfVpc } from './vpcs
 
 /** Subnet status is written this long after an address change, so that a burst of pods costs one patch. */
 const STATUS_DELAY_MS = 500;
-/** Egress is re-planned this long after a pod change, so that a burst of pods costs one plan. */
-const EGRESS_DELAY_MS = 100;
+/** A subnet's egress is re-planned this long after a pod change, so that a burst of pods costs one plan. */
+const EGRESS_DELAY_MS = 1_000;
 
 const quiet: Logger = { info() {}, warn() {}, error() {}, debug() {} };
 
@@ -322,7 +322,7 @@ export class Controller {
         // the load balancers hang on the default VPC's switches
         servicesQ.add(SERVICES_KEY);
         // a subnet's egress policies follow its CIDRs and gateway settings
-        egressQ.add(EGRESS_KEY);
+        egressQ.add(k);
         // pods that asked for this subnet before it was valid (a custom VPC's subnet waits for its router)
         if (deps.valid.has(k))
           for (const p of deps.pods.list()) {
@@ -406,14 +406,17 @@ export class Controller {
     });
     c.queues.push(subnetQ, ippoolQ, podQ, nodeQ, vmQ, stsQ, subnetStatusQ, namespaceQ, vpcQ);
     c.queues.push(servicesQ);
-    // one key: every default-VPC subnet's egress policies, from its pods' and nodes' placement
+    // a key per subnet: its egress policies, from its pods' and the nodes' placement
+    const egressIndex = new EgressIndex();
     const egressQ = new WorkQueue({
       metrics: metrics.queue('egress'),
       ...workers,
-      workers: 1,
       onDropped,
-      reconcile: () => reconcileEgress(deps),
+      reconcile: (k) => reconcileEgress(deps, k, egressIndex),
     });
+    const allEgress = () => {
+      for (const s of deps.subnets.list()) egressQ.add(s.metadata!.name!);
+    };
     c.queues.push(egressQ);
     const netpolQ = new WorkQueue({
       metrics: metrics.queue('network-policies'),
@@ -433,11 +436,11 @@ export class Controller {
     hooks.pod = (k) => {
       podQ.add(k);
       netpols.podChanged(k);
-      egressQ.addAfter(EGRESS_KEY, EGRESS_DELAY_MS);
+      for (const s of egressIndex.podChanged(k, deps.pods.get(k))) egressQ.addAfter(s, EGRESS_DELAY_MS);
     };
     hooks.node = (k) => {
       nodeQ.add(k);
-      egressQ.add(EGRESS_KEY);
+      allEgress();
     };
     hooks.ippool = (k) => ippoolQ.add(k);
     hooks.sts = (k) => stsQ.add(k);
@@ -460,8 +463,15 @@ export class Controller {
     allVpcs();
     for (const n of deps.nodes.list()) nodeQ.add(n.metadata!.name!);
     servicesQ.add(SERVICES_KEY);
-    egressQ.add(EGRESS_KEY);
-    for (const p of deps.pods.list()) podQ.add(`${p.metadata!.namespace}/${p.metadata!.name}`);
+    for (const p of deps.pods.list()) {
+      const k = `${p.metadata!.namespace}/${p.metadata!.name}`;
+      podQ.add(k);
+      egressIndex.podChanged(k, p);
+    }
+    allEgress();
+    // egress rows of subnets that are gone
+    for (const owner of nb.owners())
+      if (owner.startsWith('egress/')) egressQ.add(owner.slice('egress/'.length));
     // owners northbound still has whose objects are gone: releasing them is an ordinary reconcile
     for (const np of netpols.policies.list()) netpolQ.add(`${np.metadata!.namespace}/${np.metadata!.name}`);
     for (const k of netpols.orphans(nb.owners())) netpolQ.add(k);

@@ -14,8 +14,6 @@ import { routerRowId } from './nb/topology.ts';
 import type { Outcome } from './subnets.ts';
 import { DEFAULT_VPC, routerOfVpc } from './vpcs.ts';
 
-/** The single work-queue key of the egress policies. */
-export const EGRESS_KEY = 'egress';
 /** Kube-OVN's priority of the egress reroute policies. */
 export const EGRESS_PRIORITY = 29000;
 
@@ -200,35 +198,68 @@ export function egressPods(pods: readonly V1Pod[]): EgressPod[] {
 }
 
 /** Brings every default-VPC subnet's egress policies to what its pods, nodes and settings want. */
-export async function reconcileEgress(d: Deps): Promise<Outcome> {
-  const subnets: EgressSubnet[] = [];
-  for (const [name, f] of d.valid) {
-    const s = d.subnets.get(name);
-    if (f.vpc !== DEFAULT_VPC || name === d.config.joinSubnet.name || !s || s.metadata?.deletionTimestamp)
-      continue;
-    subnets.push({
-      name,
-      router: routerOfVpc(d, DEFAULT_VPC),
-      cidrs: f.cidrBlock.split(','),
-      ...egressSettings(s),
-    });
+/**
+ * Which pods are in which subnet (their logical_switch annotation), kept as pods change, so that a pod
+ * change replans only its own subnet's egress and a replan reads only that subnet's pods: at 10k pods in
+ * 100 subnets, replanning everything on every pod change cut the controller from 400 to 10 pods/s.
+ */
+export class EgressIndex {
+  private readonly subnetOf = new Map<string, string>();
+  private readonly members = new Map<string, Set<string>>();
+
+  /** Records the pod's subnet; returns the subnets whose egress the change may touch (old and new). */
+  podChanged(key: string, pod: V1Pod | undefined): string[] {
+    const before = this.subnetOf.get(key);
+    const after = pod?.metadata?.annotations?.[Ann.logicalSwitch];
+    if (before && before !== after) this.members.get(before)?.delete(key);
+    if (after) {
+      this.subnetOf.set(key, after);
+      const m = this.members.get(after) ?? new Set<string>();
+      m.add(key);
+      this.members.set(after, m);
+    } else this.subnetOf.delete(key);
+    return [...new Set([before, after])].filter((s): s is string => !!s);
   }
+
+  podKeys(subnet: string): string[] {
+    return [...(this.members.get(subnet) ?? [])];
+  }
+}
+
+/** One subnet's egress policies and address sets; none for a subnet that is gone or not eligible. */
+export async function reconcileEgress(d: Deps, name: string, index: EgressIndex): Promise<Outcome> {
+  const f = d.valid.get(name);
+  const s = d.subnets.get(name);
+  const owner = egressOwner(name);
+  if (
+    !f ||
+    !s ||
+    f.vpc !== DEFAULT_VPC ||
+    name === d.config.joinSubnet.name ||
+    s.metadata?.deletionTimestamp
+  ) {
+    const r = await d.nb.apply([{ owner, desired: [] }], 'egress');
+    if (r.failed.length > 0) throw r.failed[0]!.error;
+    return undefined;
+  }
+  const subnet: EgressSubnet = {
+    name,
+    router: routerOfVpc(d, DEFAULT_VPC),
+    cidrs: f.cidrBlock.split(','),
+    ...egressSettings(s),
+  };
+  const pods = index.podKeys(name).flatMap((k) => d.pods.get(k) ?? []);
   const plan = planEgress({
-    subnets,
+    subnets: [subnet],
     nodes: d.nodes
       .list()
       .filter((n) => !n.metadata?.deletionTimestamp)
       .map(egressNode),
-    pods: egressPods(d.pods.list()),
+    pods: egressPods(pods),
   });
-  const states = [...plan.rows].map(([subnet, desired]) => ({ owner: egressOwner(subnet), desired }));
-  // subnets that are gone, left the default VPC or became invalid: their policies go
-  for (const owner of d.nb.owners())
-    if (owner.startsWith('egress/') && !plan.rows.has(owner.slice('egress/'.length)))
-      states.push({ owner, desired: [] });
-  const r = await d.nb.apply(states, 'egress');
+  const r = await d.nb.apply([{ owner, desired: plan.rows.get(name) ?? [] }], 'egress');
   if (r.failed.length > 0) throw r.failed[0]!.error;
-  for (const s of subnets) await reportGateway(d, s.name, s.gatewayType, plan.gateways.get(s.name));
+  await reportGateway(d, name, subnet.gatewayType, plan.gateways.get(name));
   return undefined;
 }
 

@@ -4,6 +4,7 @@ import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, test } from 'vitest';
 import {
   chooseGateway,
+  EgressIndex,
   type EgressNode,
   egressNode,
   egressPods,
@@ -235,5 +236,28 @@ describe('inputs from Kubernetes objects', () => {
       { node: 'node2', subnet: 'ovn-default', ips: ['10.16.0.3'] },
       { node: 'node1', subnet: 'ovn-default', ips: ['10.16.0.9'] },
     ]);
+  });
+});
+
+describe('EgressIndex', () => {
+  const pod = (subnet?: string) =>
+    ({ metadata: { annotations: subnet ? { 'ovn.kubernetes.io/logical_switch': subnet } : {} } }) as V1Pod;
+
+  test('a pod change names the subnets it may touch: its old and its new one', () => {
+    const index = new EgressIndex();
+    expect(index.podChanged('ns/a', pod('s1'))).toEqual(['s1']);
+    expect(index.podChanged('ns/b', pod('s1'))).toEqual(['s1']);
+    expect(index.podKeys('s1').sort()).toEqual(['ns/a', 'ns/b']);
+    expect(index.podChanged('ns/a', pod('s2'))).toEqual(['s1', 's2']);
+    expect(index.podKeys('s1')).toEqual(['ns/b']);
+    expect(index.podKeys('s2')).toEqual(['ns/a']);
+  });
+
+  test('a deleted or not yet addressed pod leaves its subnet', () => {
+    const index = new EgressIndex();
+    expect(index.podChanged('ns/a', pod())).toEqual([]);
+    index.podChanged('ns/a', pod('s1'));
+    expect(index.podChanged('ns/a', undefined)).toEqual(['s1']);
+    expect(index.podKeys('s1')).toEqual([]);
   });
 });
