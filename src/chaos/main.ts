@@ -39,7 +39,14 @@ process.stdout.write(formatReport(report));
 const s = summary(report, seed);
 process.stdout.write(`${JSON.stringify(s)}\n`);
 process.exit(
-  s.duplicate_ips + s.leaked_objects + s.stuck_pods + s.fuzz_crashes + s.fuzz_hangs + s.fault_errors === 0
+  s.duplicate_ips +
+    s.leaked_objects +
+    s.stuck_pods +
+    s.fuzz_crashes +
+    s.fuzz_hangs +
+    s.fuzz_violations +
+    s.fault_errors ===
+    0
     ? 0
     : 1,
 );
