@@ -28,7 +28,8 @@ export interface Fault {
   restore?(ctx: FaultContext): Promise<void>;
 }
 
-const CONTROLLERS = ['controller', 'controller-2'];
+/** The lab's controller replicas by service name (the chaos lab runs two). */
+export const CONTROLLERS = ['controller', 'controller-2'];
 
 /** The controller replica holding the Lease, from the pid in its identity (`<host>-<pid>-<random>`). */
 async function leadingController(ctx: FaultContext): Promise<string> {
@@ -49,6 +50,20 @@ async function killDaemon(d: Daemon): Promise<void> {
 }
 
 const daemonService = (ctx: FaultContext) => `${ctx.node}/ovnk/daemon`;
+
+/** SIGKILL of one of a node's OVS/OVN daemons; restarted at once, as its pod's container would be. */
+function chassisDaemonKill(name: string, what: string, daemon: 'vswitchd' | 'controller'): Fault {
+  return {
+    name,
+    description: `SIGKILL of ${what} on a node, then restarted`,
+    async inject(ctx) {
+      await killDaemon(ctx.cluster.lab.node(ctx.node)[daemon]);
+    },
+    async recover(ctx) {
+      await ctx.cluster.lab.node(ctx.node).start();
+    },
+  };
+}
 
 /** Kills a database's Raft leader; the restore starts it again and waits until it has rejoined. */
 function raftLeaderKill(which: 'nb' | 'sb'): Fault {
@@ -112,26 +127,8 @@ export function allFaults(opts: { pauseMs: number }): Fault[] {
         await ctx.cluster.startAgain(daemonService(ctx));
       },
     },
-    {
-      name: 'vswitchd-kill',
-      description: 'SIGKILL of ovs-vswitchd (the datapath) on a node, then restarted',
-      async inject(ctx) {
-        await killDaemon(ctx.cluster.lab.node(ctx.node).vswitchd);
-      },
-      async recover(ctx) {
-        await ctx.cluster.lab.node(ctx.node).start();
-      },
-    },
-    {
-      name: 'ovn-controller-kill',
-      description: 'SIGKILL of ovn-controller on a node, then restarted',
-      async inject(ctx) {
-        await killDaemon(ctx.cluster.lab.node(ctx.node).controller);
-      },
-      async recover(ctx) {
-        await ctx.cluster.lab.node(ctx.node).start();
-      },
-    },
+    chassisDaemonKill('vswitchd-kill', 'ovs-vswitchd (the datapath)', 'vswitchd'),
+    chassisDaemonKill('ovn-controller-kill', 'ovn-controller', 'controller'),
     {
       name: 'northd-restart',
       description: 'restart of ovn-northd',

@@ -2,6 +2,7 @@
 // same invariants. `scale` multiplies each target's case count.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Cluster } from '../lab/cluster.ts';
+import { CONTROLLERS } from './faults.ts';
 import { fuzzApiObjects } from './fuzz/api-objects.ts';
 import { fuzzCniPlugin } from './fuzz/cni-plugin.ts';
 import { fuzzDaemonSocket } from './fuzz/daemon-socket.ts';
@@ -23,8 +24,7 @@ export async function runFuzzers(
       `  fuzz ${target}: ${r.cases} cases in ${Math.round((Date.now() - t0) / 1000)} s, ${r.crashes} crashes, ${r.hangs} hangs, ${r.violations} violations`,
     );
   };
-  const controllersAlive = () =>
-    ['controller', 'controller-2'].every((c) => cluster.servicePid(c) !== undefined);
+  const controllersAlive = () => CONTROLLERS.every((c) => cluster.servicePid(c) !== undefined);
   await run('api-objects', () =>
     fuzzApiObjects({
       kubeconfig: kc,
