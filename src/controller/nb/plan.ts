@@ -229,15 +229,26 @@ export class Planner {
 
   private planOwner(txn: TxnPlan, owner: string, desired: readonly DesiredRow[]): void {
     const wanted = new Set(desired.map((d) => `${d.table}|${d.id}`));
-    for (const d of desired) this.planRow(txn, owner, d);
+    // rows a desired row took over this plan (by id or by name): kept even when their old id is not wanted
+    const claimed = new Set<string>();
+    for (const d of desired) {
+      const uuid = this.planRow(txn, owner, d, wanted);
+      if (uuid) claimed.add(uuid);
+    }
     for (const { table, row } of this.owned(owner)) {
       const id = idOf(row);
-      if (id !== undefined && wanted.has(`${table}|${id}`)) continue;
+      if (claimed.has(row._uuid) || (id !== undefined && wanted.has(`${table}|${id}`))) continue;
       this.planRemoval(txn, table, row);
     }
   }
 
-  private planRow(txn: TxnPlan, owner: string, d: DesiredRow): void {
+  /** Plans one desired row; returns the uuid of the existing row it became, if any. */
+  private planRow(
+    txn: TxnPlan,
+    owner: string,
+    d: DesiredRow,
+    wanted: ReadonlySet<string>,
+  ): string | undefined {
     const externalIds = {
       ...((d.columns.external_ids as Record<string, string> | undefined) ?? {}),
       ...ownershipIds(owner, d.id),
@@ -249,7 +260,7 @@ export class Planner {
       throw new PlanError('NB_NAME_TAKEN', `${d.table} ${d.id} is owned by ${holder}`);
     }
     if (!existing && typeof columns.name === 'string') {
-      existing = this.adoptable(d.table, columns.name, owner);
+      existing = this.adoptable(d.table, columns.name, owner, wanted);
     }
     let ref: Ref;
     if (existing) {
@@ -266,6 +277,7 @@ export class Planner {
     }
     if (d.parent) this.planParent(txn, d, ref, existing);
     if (d.attachedTo) this.planAttachments(txn, d.attachedTo, ref, existing);
+    return existing?._uuid;
   }
 
   private planAttachments(
@@ -296,17 +308,28 @@ export class Planner {
 
   /**
    * A row with the wanted name that nobody owns (made by Kube-OVN, by hand, or by a crashed run before it
-   * was tagged) is taken over instead of colliding with it; one owned by another owner is a conflict.
+   * was tagged) is taken over instead of colliding with it; one owned by another owner is a conflict. Only
+   * where a name names one row: a root table's or one indexed by name. An ACL's name is a label many rows
+   * share; adopting by it once turned a policy's new ACL into its old one, which the same plan then removed.
+   * A row of this owner is adopted only when no desired row wants it under its own id.
    */
-  private adoptable(table: string, name: string, owner: string): Row | undefined {
+  private adoptable(
+    table: string,
+    name: string,
+    owner: string,
+    wanted: ReadonlySet<string>,
+  ): Row | undefined {
     const ts = this.replica.schema.tables.get(table);
     if (!ts?.columns.has('name')) return undefined;
+    if (!ts.isRoot && !ts.indexes.some((ix) => ix.length === 1 && ix[0] === 'name')) return undefined;
     const [row] = this.replica.byName(table, name) as Row[];
     if (!row) return undefined;
     const other = ownerOf(row);
     if (other !== undefined && other !== owner) {
       throw new PlanError('NB_NAME_TAKEN', `${table} ${name} is owned by ${other}`);
     }
+    const id = idOf(row);
+    if (other === owner && id !== undefined && wanted.has(`${table}|${id}`)) return undefined;
     return row;
   }
 

@@ -127,6 +127,40 @@ describe('NbWriter', () => {
     ).toBe('c.default');
   });
 
+  test('an ACL whose id changes is replaced, not adopted by its shared name and then dropped', async () => {
+    // every ACL of a NetworkPolicy carries the policy's name; a rule whose port turns from named to numbered
+    // gets a new row id, and its new ACL must not take over (and then remove) the old one
+    const acl = (id: string, match: string) => ({
+      table: 'ACL',
+      id,
+      columns: { name: 'default/web', direction: 'to-lport', priority: 2001, match, action: 'allow-related' },
+      parent: { table: 'Port_Group', id: 'pg/web', column: 'acls' },
+    });
+    const policy = (...acls: ReturnType<typeof acl>[]) => ({
+      owner: 'np/default/web',
+      desired: [{ table: 'Port_Group', id: 'pg/web', columns: { name: 'np.web.default' } }, ...acls],
+    });
+    const matches = async () =>
+      (await nbctl('--bare', '--columns=match', 'find', 'ACL', 'name="default/web"'))
+        .split('\n')
+        .filter(Boolean)
+        .sort();
+    expect(
+      (await writer.apply([policy(acl('acl/0/0/8080', 'outport == @np.web.default && tcp.dst == 8080'))]))
+        .failed,
+    ).toEqual([]);
+    expect(await matches()).toEqual(['outport == @np.web.default && tcp.dst == 8080']);
+    expect(
+      (await writer.apply([policy(acl('acl/0/0', 'outport == @np.web.default && tcp.dst == 9090'))])).failed,
+    ).toEqual([]);
+    expect(await matches()).toEqual(['outport == @np.web.default && tcp.dst == 9090']);
+    expect(await nbctl('--bare', '--columns=external_ids', 'find', 'ACL', 'name="default/web"')).toContain(
+      'ovnk.io/id=acl/0/0 ',
+    );
+    await writer.apply([{ owner: 'np/default/web', desired: [] }]);
+    expect(await matches()).toEqual([]);
+  });
+
   test('conflicts and missing parents are reported per owner; the rest of the batch is applied', async () => {
     const thief = {
       owner: 'pod/other/c',
