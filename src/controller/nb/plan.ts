@@ -142,10 +142,14 @@ export class TxnPlan {
   }
 }
 
-/** Where rows of each non-root table are referenced from (strong references), from the schema. */
+/**
+ * Where rows of each table are referenced from, from the schema: strong references (a child's parents), or
+ * weak ones too (a load balancer's switches).
+ */
 export function parentColumns(
   schema: DatabaseSchema,
   tables: readonly string[],
+  opts: { weak?: boolean } = {},
 ): Map<string, [string, string][]> {
   const out = new Map<string, [string, string][]>();
   for (const t of tables) {
@@ -153,7 +157,8 @@ export function parentColumns(
     if (!ts) continue;
     for (const c of ts.columns.values()) {
       const ref = c.key.refTable;
-      if (c.key.type !== 'uuid' || !ref || c.key.refType === 'weak' || !tables.includes(ref)) continue;
+      if (c.key.type !== 'uuid' || !ref || !tables.includes(ref)) continue;
+      if (c.key.refType === 'weak' && !opts.weak) continue;
       const list = out.get(ref) ?? [];
       list.push([t, c.name]);
       out.set(ref, list);
@@ -164,7 +169,7 @@ export function parentColumns(
 
 /** Registers the indexes the planner uses on a replica (call once, before planning). */
 export function prepareReplica(replica: Replica<AnyTables>, tables: readonly string[]): void {
-  for (const [, parents] of parentColumns(replica.schema, tables)) {
+  for (const [, parents] of parentColumns(replica.schema, tables, { weak: true })) {
     for (const [table, column] of parents) {
       replica.addIndex(table, `ref:${column}`, (r) => (r as Record<string, unknown>)[column] as string[]);
     }
@@ -286,24 +291,22 @@ export class Planner {
     ref: Ref,
     existing: Row | undefined,
   ): void {
+    // the rows that hold it now, from the reference index (prepareReplica) rather than a scan of the table
+    const current = new Set(
+      existing
+        ? (this.replica.lookup(a.table, `ref:${a.column}`, existing._uuid) as Row[]).map((r) => r._uuid)
+        : [],
+    );
     const holders = new Set<string>();
     for (const id of a.ids) {
       const holder = this.find(a.table, id);
       const holderRef = holder?._uuid ?? txn.insertedRef(a.table, id);
       if (holderRef === undefined) continue;
       if (holder) holders.add(holder._uuid);
-      const holds =
-        existing &&
-        holder &&
-        ((holder as Record<string, unknown>)[a.column] as string[]).includes(existing._uuid);
-      if (!holds) txn.addToParent(a.table, holderRef, a.column, ref);
+      if (!holder || !current.has(holder._uuid)) txn.addToParent(a.table, holderRef, a.column, ref);
     }
-    if (!existing) return;
-    for (const row of this.replica.rows(a.table) as Iterable<Row>) {
-      const refs = (row as Record<string, unknown>)[a.column] as string[];
-      if (!holders.has(row._uuid) && refs.includes(existing._uuid))
-        txn.removeFromParent(a.table, row._uuid, a.column, existing._uuid);
-    }
+    for (const uuid of current)
+      if (!holders.has(uuid)) txn.removeFromParent(a.table, uuid, a.column, existing!._uuid);
   }
 
   /**
@@ -343,21 +346,19 @@ export class Planner {
         `${d.table} ${d.id}: parent ${p.table} ${p.id} does not exist`,
       );
     }
-    const holds =
-      existing &&
-      parentRow &&
-      ((parentRow as Record<string, unknown>)[p.column] as string[]).includes(existing._uuid);
-    if (!holds) txn.addToParent(p.table, parentRef, p.column, ref);
-    // a row of a non-root table referenced from a second parent (moved) is detached from the old one
+    // who references the row comes from the replica's reference indexes: a parent's column can hold
+    // thousands of rows (a router's policies), and scanning it per child made planning quadratic
+    let holds = false;
     if (existing) {
       for (const [table, column] of this.parents.get(d.table) ?? []) {
         for (const other of this.replica.lookup(table, `ref:${column}`, existing._uuid) as Row[]) {
-          if (other._uuid !== parentRow?._uuid || column !== p.column) {
-            txn.removeFromParent(table, other._uuid, column, existing._uuid);
-          }
+          if (other._uuid === parentRow?._uuid && table === p.table && column === p.column) holds = true;
+          // a row of a non-root table referenced from a second parent (moved) is detached from the old one
+          else txn.removeFromParent(table, other._uuid, column, existing._uuid);
         }
       }
     }
+    if (!holds) txn.addToParent(p.table, parentRef, p.column, ref);
   }
 
   private planRemoval(txn: TxnPlan, table: string, row: Row): void {
