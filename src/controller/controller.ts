@@ -146,8 +146,13 @@ export class Controller {
       log,
       valid: new Map(),
       poolSubnet: new Map(),
-      subnets: new ResourceCache<Subnet>(kc, crPath('subnets'), listCr<Subnet>('subnets'), (k) =>
-        hooks.subnet(k),
+      // the kubeovn.io objects' status is the controller's own output: a status write is not a change
+      subnets: new ResourceCache<Subnet>(
+        kc,
+        crPath('subnets'),
+        listCr<Subnet>('subnets'),
+        (k) => hooks.subnet(k),
+        { quietStatus: true },
       ),
       pods: new ResourceCache<V1Pod>(
         kc,
@@ -168,10 +173,16 @@ export class Controller {
         (k) => hooks.namespace(k),
       ),
       ips: new ResourceCache<IpCr>(kc, crPath('ips'), listCr<IpCr>('ips'), () => undefined),
-      ippools: new ResourceCache<IpPool>(kc, crPath('ippools'), listCr<IpPool>('ippools'), (k) =>
-        hooks.ippool(k),
+      ippools: new ResourceCache<IpPool>(
+        kc,
+        crPath('ippools'),
+        listCr<IpPool>('ippools'),
+        (k) => hooks.ippool(k),
+        { quietStatus: true },
       ),
-      vpcs: new ResourceCache<Vpc>(kc, crPath('vpcs'), listCr<Vpc>('vpcs'), (k) => hooks.vpc(k)),
+      vpcs: new ResourceCache<Vpc>(kc, crPath('vpcs'), listCr<Vpc>('vpcs'), (k) => hooks.vpc(k), {
+        quietStatus: true,
+      }),
       statefulsets: new ResourceCache<V1StatefulSet>(
         kc,
         '/apis/apps/v1/statefulsets',
