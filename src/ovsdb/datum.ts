@@ -136,6 +136,28 @@ export function rowDecoder(
   };
 }
 
+/**
+ * Applies an update2 "modify" diff to a set column: the diff is the symmetric difference between the old
+ * and the new set. Also returns which elements came and went (what an index of the set's elements needs).
+ */
+export function applySetDiff(
+  old: readonly Atom[],
+  diffWire: unknown,
+): { value: Atom[]; added: Atom[]; removed: Atom[] } {
+  const result = new Set<Atom>(old);
+  const added: Atom[] = [];
+  const removed: Atom[] = [];
+  for (const el of elements(diffWire)) {
+    const a = decodeAtom(el);
+    if (result.delete(a)) removed.push(a);
+    else {
+      result.add(a);
+      added.push(a);
+    }
+  }
+  return { value: [...result], added, removed };
+}
+
 /** Applies an update2 "modify" diff to one column's old value and returns the new value. */
 export function applyColumnDiff(c: ColumnSchema, old: unknown, diffWire: unknown): unknown {
   switch (c.shape) {
@@ -146,16 +168,8 @@ export function applyColumnDiff(c: ColumnSchema, old: unknown, diffWire: unknown
       const els = elements(diffWire);
       return els.length === 0 ? null : decodeAtom(els[0]);
     }
-    case 'set': {
-      // the diff is the symmetric difference between the old and the new set
-      const result = new Set<Atom>(old as Atom[]);
-      for (const el of elements(diffWire)) {
-        const a = decodeAtom(el);
-        if (result.has(a)) result.delete(a);
-        else result.add(a);
-      }
-      return [...result];
-    }
+    case 'set':
+      return applySetDiff(old as Atom[], diffWire).value;
     case 'map': {
       // a key absent before is added; present with another value is changed; present with the same value is removed
       const out = { ...(old as Record<string, Atom>) };

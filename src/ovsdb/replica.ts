@@ -3,7 +3,7 @@
 // updates. Rows are replaced on change, never mutated, so callers may keep references; they are typed
 // Readonly rather than frozen at run time (freezing cost a quarter of a 100k-row initial load).
 // Indexes map a key (a column's value, an external_ids entry) to rows; listeners hear every change.
-import { applyColumnDiff, type Row, rowDecoder, sameDatum } from './datum.ts';
+import { type Atom, applyColumnDiff, applySetDiff, type Row, rowDecoder, sameDatum } from './datum.ts';
 import type { AnyTables, TableMap } from './ops.ts';
 import { type DatabaseSchema, type TableSchema, tableOf } from './schema.ts';
 
@@ -28,6 +28,20 @@ interface Index {
   key: (row: Row) => string | readonly string[] | undefined;
   /** key -> the uuid of the one row with that key, or a set when several share it (most keys are unique). */
   map: Map<string, string | Set<string>>;
+  /** The columns the key reads, when known: a modify that changes none of them leaves the index alone. */
+  columns?: readonly string[];
+  /**
+   * The keys are the elements of this set column: a modify moves only the elements its diff names. A
+   * router's policies column can hold 10k references; re-indexing it whole per change was quadratic.
+   */
+  setColumn?: string;
+}
+
+/** What a modify changed, for the indexes. */
+interface Modification {
+  columns: ReadonlySet<string>;
+  /** Per set column, the elements that came and went. */
+  sets: ReadonlyMap<string, { added: readonly unknown[]; removed: readonly unknown[] }>;
 }
 
 interface TableState {
@@ -59,7 +73,7 @@ export class Replica<T extends TableMap = AnyTables> {
       };
       this.tables.set(table, state);
       if (ts.columns.has('name') && (!cols || cols.includes('name'))) {
-        this.addIndexTo(state, 'name', (r) => r.name as string);
+        this.addIndexTo(state, 'name', (r) => r.name as string, { columns: ['name'] });
       }
     }
   }
@@ -102,7 +116,9 @@ export class Replica<T extends TableMap = AnyTables> {
     const idx = `external_ids:${key}`;
     const state = this.state(table);
     if (!state.indexes.has(idx)) {
-      this.addIndexTo(state, idx, (r) => (r.external_ids as Record<string, string> | undefined)?.[key]);
+      this.addIndexTo(state, idx, (r) => (r.external_ids as Record<string, string> | undefined)?.[key], {
+        columns: ['external_ids'],
+      });
     }
     return this.lookup(table, idx, value);
   }
@@ -114,6 +130,14 @@ export class Replica<T extends TableMap = AnyTables> {
     key: (row: Readonly<T[K]['row']>) => string | readonly string[] | undefined,
   ): void {
     this.addIndexTo(this.state(table), name, key as (r: Row) => string | undefined);
+  }
+
+  /** Adds an index of a set column's elements (which rows reference a uuid), kept up from diffs. */
+  addSetIndex<K extends keyof T & string>(table: K, name: string, column: string): void {
+    this.addIndexTo(this.state(table), name, (r) => r[column] as string[], {
+      columns: [column],
+      setColumn: column,
+    });
   }
 
   lookup<K extends keyof T & string>(table: K, index: string, key: string): Readonly<T[K]['row']>[] {
@@ -201,18 +225,37 @@ export class Replica<T extends TableMap = AnyTables> {
     const old = state.rows.get(uuid);
     if (!old) return; // a modify for a row we do not hold: the next full dump will bring it
     const row: Record<string, unknown> = { ...old };
+    const columns = new Set<string>();
+    const sets = new Map<string, { added: unknown[]; removed: unknown[] }>();
     for (const col in diff) {
       const c = state.schema.columns.get(col);
-      if (c && col in row) row[col] = applyColumnDiff(c, row[col], diff[col]);
+      if (!c || !(col in row)) continue;
+      columns.add(col);
+      if (c.shape === 'set') {
+        const d = applySetDiff(row[col] as Atom[], diff[col]);
+        row[col] = d.value;
+        sets.set(col, d);
+      } else row[col] = applyColumnDiff(c, row[col], diff[col]);
     }
-    this.put(state, uuid, row as Row);
+    this.put(state, uuid, row as Row, { columns, sets });
   }
 
-  private put(state: TableState, uuid: string, row: Row): void {
+  private put(state: TableState, uuid: string, row: Row, change?: Modification): void {
     const old = state.rows.get(uuid);
     state.rows.set(uuid, row);
     for (const idx of state.indexes.values()) {
-      if (old) indexRemove(idx, old);
+      if (!old) {
+        indexAdd(idx, row);
+        continue;
+      }
+      if (change && idx.columns && !idx.columns.some((c) => change.columns.has(c))) continue;
+      const moved = change && idx.setColumn !== undefined ? change.sets.get(idx.setColumn) : undefined;
+      if (moved) {
+        for (const k of moved.removed) indexRemoveKey(idx, String(k), uuid);
+        for (const k of moved.added) indexAddKey(idx, String(k), uuid);
+        continue;
+      }
+      indexRemove(idx, old);
       indexAdd(idx, row);
     }
     if (this.listeners.size)
@@ -231,8 +274,13 @@ export class Replica<T extends TableMap = AnyTables> {
     for (const l of this.listeners) l(change);
   }
 
-  private addIndexTo(state: TableState, name: string, key: Index['key']): void {
-    const idx: Index = { key, map: new Map() };
+  private addIndexTo(
+    state: TableState,
+    name: string,
+    key: Index['key'],
+    opts: Pick<Index, 'columns' | 'setColumn'> = {},
+  ): void {
+    const idx: Index = { key, map: new Map(), ...opts };
     for (const row of state.rows.values()) indexAdd(idx, row);
     state.indexes.set(name, idx);
   }
@@ -246,26 +294,30 @@ function keysOf(idx: Index, row: Row): readonly string[] {
 }
 
 function indexAdd(idx: Index, row: Row): void {
-  for (const k of keysOf(idx, row)) {
-    const cur = idx.map.get(k);
-    if (cur === undefined) idx.map.set(k, row._uuid);
-    else if (typeof cur === 'string') {
-      if (cur !== row._uuid) idx.map.set(k, new Set([cur, row._uuid]));
-    } else cur.add(row._uuid);
-  }
+  for (const k of keysOf(idx, row)) indexAddKey(idx, k, row._uuid);
 }
 
 function indexRemove(idx: Index, row: Row): void {
-  for (const k of keysOf(idx, row)) {
-    const cur = idx.map.get(k);
-    if (cur === undefined) continue;
-    if (typeof cur === 'string') {
-      if (cur === row._uuid) idx.map.delete(k);
-      continue;
-    }
-    cur.delete(row._uuid);
-    if (cur.size === 1) idx.map.set(k, cur.values().next().value!);
+  for (const k of keysOf(idx, row)) indexRemoveKey(idx, k, row._uuid);
+}
+
+function indexAddKey(idx: Index, k: string, uuid: string): void {
+  const cur = idx.map.get(k);
+  if (cur === undefined) idx.map.set(k, uuid);
+  else if (typeof cur === 'string') {
+    if (cur !== uuid) idx.map.set(k, new Set([cur, uuid]));
+  } else cur.add(uuid);
+}
+
+function indexRemoveKey(idx: Index, k: string, uuid: string): void {
+  const cur = idx.map.get(k);
+  if (cur === undefined) return;
+  if (typeof cur === 'string') {
+    if (cur === uuid) idx.map.delete(k);
+    return;
   }
+  cur.delete(uuid);
+  if (cur.size === 1) idx.map.set(k, cur.values().next().value!);
 }
 
 function sameRow(a: Row, b: Row): boolean {

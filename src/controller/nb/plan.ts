@@ -171,7 +171,7 @@ export function parentColumns(
 export function prepareReplica(replica: Replica<AnyTables>, tables: readonly string[]): void {
   for (const [, parents] of parentColumns(replica.schema, tables, { weak: true })) {
     for (const [table, column] of parents) {
-      replica.addIndex(table, `ref:${column}`, (r) => (r as Record<string, unknown>)[column] as string[]);
+      replica.addSetIndex(table, `ref:${column}`, column);
     }
   }
 }

@@ -99,6 +99,40 @@ describe('Replica', () => {
     expect(r.lookup('Sw', 'ports', 'p2')).toEqual([]);
   });
 
+  test('a set index follows the elements a modify adds and removes; other indexes follow their columns', () => {
+    const { r } = fresh();
+    r.addSetIndex('Sw', 'ports', 'ports');
+    r.apply({
+      Sw: {
+        [A]: { insert: { name: 'a', ports: ['set', ['p1', 'p2']] } },
+        [B]: { insert: { name: 'b', ports: ['set', ['p2']] } },
+      },
+    });
+    const holders = (p: string) =>
+      r
+        .lookup('Sw', 'ports', p)
+        .map((x) => x._uuid)
+        .sort();
+    expect(holders('p2')).toEqual([A, B]);
+    // the diff is the symmetric difference: p1 goes, p3 comes
+    r.apply({ Sw: { [A]: { modify: { ports: ['set', ['p1', 'p3']] } } } });
+    expect(r.get('Sw', A)!.ports).toEqual(['p2', 'p3']);
+    expect(holders('p1')).toEqual([]);
+    expect(holders('p2')).toEqual([A, B]);
+    expect(holders('p3')).toEqual([A]);
+    r.apply({ Sw: { [B]: { modify: { ports: 'p2', name: 'b2' } } } });
+    expect(holders('p2')).toEqual([A]);
+    expect(r.byName('Sw', 'b')).toEqual([]);
+    expect(r.byName('Sw', 'b2').map((x) => x._uuid)).toEqual([B]);
+    // a modify of another column leaves the set index as it was; a delete takes the row's elements out
+    r.apply({ Sw: { [A]: { modify: { external_ids: ['map', [['k', 'v']]] } } } });
+    expect(holders('p3')).toEqual([A]);
+    expect(r.byExternalId('Sw', 'k', 'v').map((x) => x._uuid)).toEqual([A]);
+    r.apply({ Sw: { [A]: { delete: null } } });
+    expect(holders('p2')).toEqual([]);
+    expect(holders('p3')).toEqual([]);
+  });
+
   test('a modify for an unknown row is ignored (the next full load brings it)', () => {
     const { r, changes } = fresh();
     r.apply({ Sw: { [A]: { modify: { name: 'ghost' } } } });
