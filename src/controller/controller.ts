@@ -25,7 +25,7 @@ import type { Tables } from '../ovsdb/generated/ovn-nb.ts';
 import { OvsdbClient } from '../ovsdb/index.ts';
 import type { Config } from './config.ts';
 import type { Deps, Logger } from './deps.ts';
-import { EgressIndex, reconcileEgress } from './egress.ts';
+import { EgressIndex, pairKey, reconcileEgress } from './egress.ts';
 import { reconcileIpPool, writePoolStatus } from './ippools.ts';
 import { Ann } from './k8s/annotations.ts';
 import { ResourceCache } from './k8s/informer.ts';
@@ -57,7 +57,7 @@ import { DEFAULT_VPC, ensureDefaultVpc, reconcileVpc, routerOfVpc } from './vpcs
 
 /** Subnet status is written this long after an address change, so that a burst of pods costs one patch. */
 const STATUS_DELAY_MS = 500;
-/** A subnet's egress is re-planned this long after a pod change, so that a burst of pods costs one plan. */
+/** A subnet's egress on a node is re-planned this long after a pod change: a burst of pods costs one plan. */
 const EGRESS_DELAY_MS = 1_000;
 
 const quiet: Logger = { info() {}, warn() {}, error() {}, debug() {} };
@@ -333,7 +333,7 @@ export class Controller {
         // the load balancers hang on the default VPC's switches
         servicesQ.add(SERVICES_KEY);
         // a subnet's egress policies follow its CIDRs and gateway settings
-        egressQ.add(k);
+        subnetEgress(k);
         // pods that asked for this subnet before it was valid (a custom VPC's subnet waits for its router)
         if (deps.valid.has(k))
           for (const p of deps.pods.list()) {
@@ -417,7 +417,7 @@ export class Controller {
     });
     c.queues.push(subnetQ, ippoolQ, podQ, nodeQ, vmQ, stsQ, subnetStatusQ, namespaceQ, vpcQ);
     c.queues.push(servicesQ);
-    // a key per subnet: its egress policies, from its pods' and the nodes' placement
+    // a key per subnet (centralized egress, gateway status) and per subnet and node (distributed egress)
     const egressIndex = new EgressIndex();
     const egressQ = new WorkQueue({
       metrics: metrics.queue('egress'),
@@ -425,8 +425,15 @@ export class Controller {
       onDropped,
       reconcile: (k) => reconcileEgress(deps, k, egressIndex),
     });
-    const allEgress = () => {
-      for (const s of deps.subnets.list()) egressQ.add(s.metadata!.name!);
+    const subnetEgress = (subnet: string) => {
+      egressQ.add(subnet);
+      for (const n of deps.nodes.list()) egressQ.add(pairKey(subnet, n.metadata!.name!));
+    };
+    const nodeEgress = (node: string) => {
+      for (const s of deps.subnets.list()) {
+        egressQ.add(s.metadata!.name!);
+        egressQ.add(pairKey(s.metadata!.name!, node));
+      }
     };
     c.queues.push(egressQ);
     const netpolQ = new WorkQueue({
@@ -451,7 +458,7 @@ export class Controller {
     };
     hooks.node = (k) => {
       nodeQ.add(k);
-      allEgress();
+      nodeEgress(k);
     };
     hooks.ippool = (k) => ippoolQ.add(k);
     hooks.sts = (k) => stsQ.add(k);
@@ -479,8 +486,8 @@ export class Controller {
       podQ.add(k);
       egressIndex.podChanged(k, p);
     }
-    allEgress();
-    // egress rows of subnets that are gone
+    for (const s of deps.subnets.list()) subnetEgress(s.metadata!.name!);
+    // egress rows of subnets and nodes that are gone
     for (const owner of nb.owners())
       if (owner.startsWith('egress/')) egressQ.add(owner.slice('egress/'.length));
     // owners northbound still has whose objects are gone: releasing them is an ordinary reconcile

@@ -240,24 +240,57 @@ describe('inputs from Kubernetes objects', () => {
 });
 
 describe('EgressIndex', () => {
-  const pod = (subnet?: string) =>
-    ({ metadata: { annotations: subnet ? { 'ovn.kubernetes.io/logical_switch': subnet } : {} } }) as V1Pod;
+  const pod = (subnet?: string, node?: string, ip = '10.16.0.9', created = '2026-01-01T00:00:00Z') =>
+    ({
+      metadata: {
+        creationTimestamp: created,
+        annotations: subnet
+          ? {
+              'ovn.kubernetes.io/logical_switch': subnet,
+              'ovn.kubernetes.io/ip_address': ip,
+              'ovn.kubernetes.io/allocated': 'true',
+            }
+          : {},
+      },
+      spec: node ? { nodeName: node } : {},
+    }) as unknown as V1Pod;
 
-  test('a pod change names the subnets it may touch: its old and its new one', () => {
+  test('a pod change names the subnet-and-node pairs it may touch: its old and its new one', () => {
     const index = new EgressIndex();
-    expect(index.podChanged('ns/a', pod('s1'))).toEqual(['s1']);
-    expect(index.podChanged('ns/b', pod('s1'))).toEqual(['s1']);
-    expect(index.podKeys('s1').sort()).toEqual(['ns/a', 'ns/b']);
-    expect(index.podChanged('ns/a', pod('s2'))).toEqual(['s1', 's2']);
-    expect(index.podKeys('s1')).toEqual(['ns/b']);
-    expect(index.podKeys('s2')).toEqual(['ns/a']);
+    expect(index.podChanged('ns/a', pod('s1', 'n1', '10.16.0.2'))).toEqual(['s1/n1']);
+    expect(index.podChanged('ns/b', pod('s1', 'n1', '10.16.0.3'))).toEqual(['s1/n1']);
+    expect(index.podKeys('s1/n1').sort()).toEqual(['ns/a', 'ns/b']);
+    expect(index.podChanged('ns/a', pod('s2', 'n1', '10.17.0.2'))).toEqual(['s1/n1', 's2/n1']);
+    expect(index.podKeys('s1/n1')).toEqual(['ns/b']);
+    expect(index.podKeys('s2/n1')).toEqual(['ns/a']);
   });
 
-  test('a deleted or not yet addressed pod leaves its subnet', () => {
+  test('a pod without an address or a node is in no pair; a deleted pod leaves its pair', () => {
     const index = new EgressIndex();
     expect(index.podChanged('ns/a', pod())).toEqual([]);
-    index.podChanged('ns/a', pod('s1'));
-    expect(index.podChanged('ns/a', undefined)).toEqual(['s1']);
-    expect(index.podKeys('s1')).toEqual([]);
+    // addressed, not yet scheduled: no pair until it has a node
+    expect(index.podChanged('ns/a', pod('s1'))).toEqual([]);
+    expect(index.podChanged('ns/a', pod('s1', 'n1'))).toEqual(['s1/n1']);
+    expect(index.podChanged('ns/a', undefined)).toEqual(['s1/n1']);
+    expect(index.podKeys('s1/n1')).toEqual([]);
+  });
+
+  test('two pods holding one address (a migrating VM) on two nodes: each change touches both pairs', () => {
+    const index = new EgressIndex();
+    index.podChanged('ns/old', pod('s1', 'n1', '10.16.0.7', '2026-01-01T00:00:00Z'));
+    expect(index.podChanged('ns/new', pod('s1', 'n2', '10.16.0.7', '2026-01-01T00:01:00Z')).sort()).toEqual([
+      's1/n1',
+      's1/n2',
+    ]);
+    // the pair of the new pod reads the old one too, so the address stays with the older pod (egressPods)
+    expect(index.podKeys('s1/n2').sort()).toEqual(['ns/new', 'ns/old']);
+    const placed = egressPods([
+      pod('s1', 'n1', '10.16.0.7', '2026-01-01T00:00:00Z'),
+      pod('s1', 'n2', '10.16.0.7', '2026-01-01T00:01:00Z'),
+    ]);
+    expect(placed.map((p) => p.node)).toEqual(['n1']);
+    // the old one goes: both pairs are re-planned, and the new one's pair holds the address alone
+    expect(index.podChanged('ns/old', undefined).sort()).toEqual(['s1/n1', 's1/n2']);
+    expect(index.podKeys('s1/n2')).toEqual(['ns/new']);
   });
 });
