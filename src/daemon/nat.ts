@@ -4,6 +4,10 @@
 // keep their source. The rules live in an nftables table of our own (`ip ovnk`) that nothing else touches:
 // reconcile compares the table with what the Subnets want and replaces it whole, in one `nft -f`
 // transaction, when they differ. IPv4 only (the lab and the default subnets are IPv4).
+// A second rule serves kube-proxy (the controller's --enable-lb=false): a pod's connection to a Service
+// reaches the node through the egress reroute, kube-proxy DNATs it to a backend, and the reply must come
+// back through this node to be un-DNATed, so it is masqueraded to the node (as Kube-OVN marks it for
+// kube-proxy's masquerade). With OVN's load balancers no pod traffic to a Service reaches the node.
 import type { Logger } from '../controller/deps.ts';
 import type { Subnet } from '../controller/k8s/types.ts';
 import { DEFAULT_SERVICE_CIDRS } from './gateway.ts';
@@ -17,6 +21,8 @@ export interface NatState {
   sources: string[];
   /** Destinations that never are: every default-VPC subnet (join included) and the Service CIDRs. */
   cluster: string[];
+  /** The Service CIDRs: pods' connections DNATed here from them are masqueraded (kube-proxy). */
+  services: string[];
 }
 
 function v4ToNumber(ip: string): number | undefined {
@@ -90,16 +96,30 @@ export function desiredNat(
   return {
     sources: normalizeV4Cidrs(natOutgoing.flatMap(cidrsOf)),
     cluster: normalizeV4Cidrs([...inCluster.flatMap(cidrsOf), ...serviceCidrs]),
+    services: normalizeV4Cidrs(serviceCidrs),
   };
 }
 
-/** The rule, as `nft -j list` shows it (for comparing) and as it is written. */
-const RULE_EXPR = [
-  { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@nat_sources' } },
-  { match: { op: '!=', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: '@cluster' } },
-  { masquerade: null },
+/** The rules, as they are written and as `nft -j list` shows them (for comparing). */
+const RULES = [
+  {
+    text: 'ip saddr @nat_sources ip daddr != @cluster masquerade',
+    expr: [
+      { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@nat_sources' } },
+      { match: { op: '!=', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: '@cluster' } },
+      { masquerade: null },
+    ],
+  },
+  {
+    text: 'iifname "ovn0" ip saddr @cluster ct original ip daddr @services masquerade',
+    expr: [
+      { match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'ovn0' } },
+      { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@cluster' } },
+      { match: { op: '==', left: { ct: { key: 'ip daddr', dir: 'original' } }, right: '@services' } },
+      { masquerade: null },
+    ],
+  },
 ];
-const RULE_TEXT = 'ip saddr @nat_sources ip daddr != @cluster masquerade';
 const CHAIN = { name: 'postrouting', type: 'nat', hook: 'postrouting', prio: 100, policy: 'accept' };
 
 /**
@@ -115,9 +135,10 @@ export function natScript(s: NatState): string {
     `table ip ${NAT_TABLE} {`,
     set('cluster', s.cluster),
     set('nat_sources', s.sources),
+    set('services', s.services),
     `  chain ${CHAIN.name} {`,
     `    type ${CHAIN.type} hook ${CHAIN.hook} priority srcnat; policy ${CHAIN.policy};`,
-    `    ${RULE_TEXT}`,
+    ...RULES.map((r) => `    ${r.text}`),
     '  }',
     '}',
     '',
@@ -142,9 +163,9 @@ function canonical(
 
 export function desiredSummary(s: NatState): string {
   return canonical(
-    { cluster: s.cluster, nat_sources: s.sources },
+    { cluster: s.cluster, nat_sources: s.sources, services: s.services },
     [CHAIN],
-    [{ chain: CHAIN.name, expr: RULE_EXPR }],
+    RULES.map((r) => ({ chain: CHAIN.name, expr: r.expr })),
   );
 }
 

@@ -49,6 +49,8 @@ export interface ClusterOptions
   manifests?: string[];
   /** Extra flags for every node daemon (e.g. --address-timeout-ms 5000). */
   daemonArgs?: string[];
+  /** Extra flags for every controller replica (e.g. --enable-lb=false). */
+  controllerArgs?: string[];
   /** Run the lab kubelets and scheduler (default true); without them a test drives a runtime of its own. */
   kubelets?: boolean;
   /** Progress lines for a person watching (the lab CLI prints them). */
@@ -166,7 +168,8 @@ export class Cluster {
     say(
       replicas > 1 ? `starting ${replicas} controller replicas (leader election)` : 'starting the controller',
     );
-    for (let i = 0; i < replicas; i++) await start(controllerSpec(manifest, i, replicas, opts.lease));
+    for (let i = 0; i < replicas; i++)
+      await start(controllerSpec(manifest, i, replicas, opts.lease, opts.controllerArgs ?? []));
 
     say(`starting the node daemons and the kubelets on ${nodes.map((x) => x.name).join(', ')}`);
     const kubelets: KubeletsConfig = { kubeconfig, nodes: [], cniBinDirs: [binDir, '/usr/lib/cni'] };
@@ -259,6 +262,7 @@ function controllerSpec(
   index: number,
   replicas: number,
   lease: ClusterOptions['lease'],
+  extra: readonly string[],
 ): ServiceSpec {
   const name = index === 0 ? 'controller' : `controller-${index + 1}`;
   const election =
@@ -286,6 +290,7 @@ function controllerSpec(
       ...election,
       '--debug-addr',
       `unix:${join(m.dir, `${name}-debug.sock`)}`,
+      ...extra,
     ],
     // the leader once it has synced; a standby once it knows who leads
     readyLog: replicas > 1 ? /"msg":"(synced|leader)"/ : /"msg":"synced"/,

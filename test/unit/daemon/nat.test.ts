@@ -19,7 +19,11 @@ function subnet(name: string, spec: Record<string, unknown>, validated = true): 
 }
 
 /** What nft 1.0.6 printed for the table natScript() made from LIVE_STATE (captured on this machine). */
-const LIVE_STATE = { sources: ['10.16.0.0/16'], cluster: ['10.16.0.0/16', '10.96.0.0/12', '100.64.0.0/16'] };
+const LIVE_STATE = {
+  sources: ['10.16.0.0/16'],
+  cluster: ['10.16.0.0/16', '10.96.0.0/12', '100.64.0.0/16'],
+  services: ['10.96.0.0/12'],
+};
 const LIVE_JSON = JSON.stringify({
   nftables: [
     { metainfo: { version: '1.0.6', release_name: 'Lester Gooch #5', json_schema_version: 1 } },
@@ -51,6 +55,17 @@ const LIVE_JSON = JSON.stringify({
       },
     },
     {
+      set: {
+        family: 'ip',
+        name: 'services',
+        table: 'ovnk',
+        type: 'ipv4_addr',
+        handle: 4,
+        flags: ['interval'],
+        elem: [{ prefix: { addr: '10.96.0.0', len: 12 } }],
+      },
+    },
+    {
       chain: {
         family: 'ip',
         table: 'ovnk',
@@ -67,12 +82,26 @@ const LIVE_JSON = JSON.stringify({
         family: 'ip',
         table: 'ovnk',
         chain: 'postrouting',
-        handle: 4,
+        handle: 5,
         expr: [
           {
             match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@nat_sources' },
           },
           { match: { op: '!=', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: '@cluster' } },
+          { masquerade: null },
+        ],
+      },
+    },
+    {
+      rule: {
+        family: 'ip',
+        table: 'ovnk',
+        chain: 'postrouting',
+        handle: 6,
+        expr: [
+          { match: { op: '==', left: { meta: { key: 'iifname' } }, right: 'ovn0' } },
+          { match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right: '@cluster' } },
+          { match: { op: '==', left: { ct: { key: 'ip daddr', dir: 'original' } }, right: '@services' } },
           { masquerade: null },
         ],
       },
@@ -96,6 +125,7 @@ describe('desiredNat', () => {
     expect(want).toEqual({
       sources: ['10.16.0.0/16', '10.18.0.0/24'],
       cluster: ['10.16.0.0/16', '10.17.0.0/16', '10.18.0.0/24', '10.96.0.0/12', '100.64.0.0/16'],
+      services: ['10.96.0.0/12'],
     });
   });
 
@@ -124,7 +154,7 @@ describe('normalizeV4Cidrs', () => {
 
 describe('the table', () => {
   test('the script replaces the whole table in one transaction, empty sets without elements', () => {
-    const script = natScript({ sources: [], cluster: ['10.16.0.0/16'] });
+    const script = natScript({ sources: [], cluster: ['10.16.0.0/16'], services: ['10.96.0.0/12'] });
     expect(script.split('\n').slice(0, 3)).toEqual([
       'table ip ovnk',
       'delete table ip ovnk',
@@ -133,13 +163,17 @@ describe('the table', () => {
     expect(script).toContain('set nat_sources { type ipv4_addr; flags interval; }');
     expect(script).toContain('elements = { 10.16.0.0/16 }');
     expect(script).toContain('ip saddr @nat_sources ip daddr != @cluster masquerade');
+    // kube-proxy's Service connections from pods come back through the node
+    expect(script).toContain('iifname "ovn0" ip saddr @cluster ct original ip daddr @services masquerade');
   });
 
   test('a live table equal to the desired one compares equal; any drift does not', () => {
     expect(liveSummary(LIVE_JSON)).toBe(desiredSummary(LIVE_STATE));
     expect(liveSummary(LIVE_JSON)).not.toBe(desiredSummary({ ...LIVE_STATE, sources: [] }));
     const tampered = JSON.parse(LIVE_JSON) as { nftables: Record<string, { expr?: unknown[] }>[] };
-    tampered.nftables[5]!.rule!.expr = [{ accept: null }];
+    tampered.nftables[6]!.rule!.expr = [{ accept: null }];
+    expect(liveSummary(JSON.stringify(tampered))).not.toBe(desiredSummary(LIVE_STATE));
+    tampered.nftables.pop();
     expect(liveSummary(JSON.stringify(tampered))).not.toBe(desiredSummary(LIVE_STATE));
   });
 
