@@ -32,6 +32,31 @@ const SPECS: { ns: string; name: string; node: string; labels: Record<string, st
 ];
 const TCP_PORTS = [8080, 9090];
 
+/**
+ * Accepts every connection on TCP_PORTS and closes it at once; says "ready" when bound. Not `nc -l -k`: it
+ * serves one connection at a time with a backlog of 1, so a single connection whose FIN a policy change
+ * dropped (OVN blocks an established connection a new rule denies) kept it busy, and the port looked
+ * closed for the rest of the file.
+ */
+const LISTENER = `
+const net = require('node:net');
+const ports = ${JSON.stringify(TCP_PORTS)};
+let bound = 0;
+for (const port of ports)
+  net.createServer((s) => s.destroy()).listen(port, '0.0.0.0', () => { if (++bound === ports.length) console.log('ready'); });
+`;
+
+async function listen(netns: string): Promise<void> {
+  const child = execa('ip', ['netns', 'exec', netns, 'node', '-e', LISTENER], { reject: false });
+  listeners.push(child);
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
+    void child.then((r) => reject(new Error(`listener in ${netns} exited: ${r.stderr}`)));
+  });
+}
+
 beforeAll(async () => {
   cluster = await Cluster.start({ nodes: 2 });
   const kc = new KubeConfig();
@@ -64,13 +89,8 @@ beforeAll(async () => {
       pods.set(`${s.ns}/${s.name}`, p);
     }, 30_000);
   }
-  // every pod listens on both ports (a listener per port per pod, ended by pid in afterAll)
-  for (const key of pods.keys())
-    for (const port of TCP_PORTS)
-      listeners.push(
-        execa('ip', ['netns', 'exec', netnsOf(key), 'nc', '-l', '-k', '-p', String(port)], { reject: false }),
-      );
-  await new Promise((r) => setTimeout(r, 200));
+  // every pod listens on both ports (a listener per pod, ended by pid in afterAll)
+  for (const key of pods.keys()) await listen(netnsOf(key));
 }, 120_000);
 
 afterAll(async () => {
