@@ -1,7 +1,7 @@
 // Integration runs take the machine's integration lock and get their own lab root; at the end anything
 // left behind (a daemon, a network namespace, a link in the root namespace, a lab directory) is removed and
 // fails the run.
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { teardownLabDir } from '../../src/lab/lab.ts';
 import { added, type HostSnapshot, processesMentioning, snapshotHost } from '../../src/lab/leaks.ts';

@@ -17,6 +17,7 @@ import { Cluster } from '../../../src/lab/cluster.ts';
 import type { ExternalNet } from '../../../src/lab/lab.ts';
 import { podNetnsName } from '../../../src/lab/pod-sandboxes.ts';
 import { eventually } from '../helpers.ts';
+import { runningPod } from './pods.ts';
 
 const PORT = 9999;
 
@@ -91,21 +92,9 @@ async function subnetStatus(name: string): Promise<Record<string, unknown>> {
   return s.status ?? {};
 }
 
-async function runPod(name: string, node: string, subnet?: string): Promise<V1Pod> {
-  await core.createNamespacedPod({
-    namespace: 'default',
-    body: {
-      metadata: { name, annotations: subnet ? { 'ovn.kubernetes.io/logical_switch': subnet } : {} },
-      spec: { nodeName: node, containers: [{ name: 'c', image: 'pause' }] },
-    },
-  });
-  let p: V1Pod | undefined;
-  await eventually(async () => {
-    p = await core.readNamespacedPod({ name, namespace: 'default' });
-    expect(p.status?.phase).toBe('Running');
-  }, 30_000);
-  return p!;
-}
+/** A pause pod on a node, in a subnet when one is named. */
+const runPod = (name: string, node: string, subnet?: string): Promise<V1Pod> =>
+  runningPod(core, { name, node, annotations: subnet ? { 'ovn.kubernetes.io/logical_switch': subnet } : {} });
 
 /** What the pod hears back from the external server: the source address the server saw, or "no answer". */
 async function askOutside(p: V1Pod): Promise<string> {

@@ -6,8 +6,8 @@ import { CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Cluster } from '../../../src/lab/cluster.ts';
-import { podNetnsName } from '../../../src/lab/pod-sandboxes.ts';
 import { eventually } from '../helpers.ts';
+import { podNetns, runningPod, startServer } from './pods.ts';
 
 const PORT = 8080;
 /** Answers every TCP connection with the pod's name (argv[1]) and the address the connection came from. */
@@ -42,51 +42,31 @@ afterAll(async () => {
 }, 60_000);
 
 const nodeOf = (name: string) => cluster.manifest.nodes.find((n) => n.name === name)!;
-const netnsOf = (p: V1Pod) =>
-  podNetnsName(nodeOf(p.spec!.nodeName!).podNetnsPrefix, p.metadata!.namespace!, p.metadata!.name!);
-
-async function runningPod(name: string, node: string, labels: Record<string, string> = {}): Promise<V1Pod> {
-  await core.createNamespacedPod({
-    namespace: 'default',
-    body: {
-      metadata: { name, namespace: 'default', labels },
-      spec: { nodeName: node, containers: [{ name: 'c', image: 'pause' }] },
-    },
-  });
-  let p: V1Pod | undefined;
-  await eventually(async () => {
-    p = await core.readNamespacedPod({ name, namespace: 'default' });
-    expect(p.status?.phase).toBe('Running');
-  }, 30_000);
-  return p!;
-}
-
-async function serve(p: V1Pod): Promise<void> {
-  const child = execa('ip', ['netns', 'exec', netnsOf(p), 'node', '-e', SERVER, p.metadata!.name!], {
-    reject: false,
-  });
-  servers.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve();
-    });
-    void child.then((r) => reject(new Error(`server in ${p.metadata!.name} exited: ${r.stderr}`)));
-  });
-}
 
 async function connect(from: V1Pod, host: string, port: number): Promise<string> {
-  const r = await execa('ip', ['netns', 'exec', netnsOf(from), 'node', '-e', CLIENT, host, String(port)]);
+  const r = await execa('ip', [
+    'netns',
+    'exec',
+    podNetns(cluster, from),
+    'node',
+    '-e',
+    CLIENT,
+    host,
+    String(port),
+  ]);
   return r.stdout.trim();
 }
 
 describe('ClusterIP services through kube-proxy on the nodes (--enable-lb=false)', () => {
   test('a pod reaches backends on its own node and on the other one; they see the node as the source', async () => {
     const [near, far, client] = await Promise.all([
-      runningPod('near', 'node1', { app: 'web' }),
-      runningPod('far', 'node2', { app: 'web' }),
-      runningPod('client', 'node1'),
+      runningPod(core, { name: 'near', node: 'node1', labels: { app: 'web' } }),
+      runningPod(core, { name: 'far', node: 'node2', labels: { app: 'web' } }),
+      runningPod(core, { name: 'client', node: 'node1' }),
     ]);
-    await Promise.all([serve(near), serve(far)]);
+    await Promise.all(
+      [near, far].map((p) => startServer(podNetns(cluster, p), SERVER, [p.metadata!.name!], servers)),
+    );
     const svc = await core.createNamespacedService({
       namespace: 'default',
       body: {

@@ -8,6 +8,7 @@ import { QOS_PORT_KEY } from '../../../src/daemon/qos.ts';
 import { Cluster } from '../../../src/lab/cluster.ts';
 import { podNetnsName } from '../../../src/lab/pod-sandboxes.ts';
 import { eventually } from '../helpers.ts';
+import { waitRunning } from './pods.ts';
 
 const SECONDS = 3;
 const INGRESS = 'ovn.kubernetes.io/ingress_rate';
@@ -36,14 +37,7 @@ function pod(name: string, node: string, annotations: Record<string, string> = {
   };
 }
 
-async function running(name: string): Promise<V1Pod> {
-  let p: V1Pod | undefined;
-  await eventually(async () => {
-    p = await core.readNamespacedPod({ name, namespace: 'default' });
-    expect(p.status?.phase).toBe('Running');
-  }, 30_000);
-  return p!;
-}
+const running = (name: string): Promise<V1Pod> => waitRunning(core, name);
 
 const netnsOf = (p: V1Pod) =>
   podNetnsName(

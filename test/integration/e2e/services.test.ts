@@ -6,8 +6,8 @@ import { CoreV1Api, KubeConfig, type V1Pod, type V1Service } from '@kubernetes/c
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Cluster } from '../../../src/lab/cluster.ts';
-import { podNetnsName } from '../../../src/lab/pod-sandboxes.ts';
 import { eventually } from '../helpers.ts';
+import { podNetns, runningPod, startServer } from './pods.ts';
 
 const TCP_PORT = 8080;
 const UDP_PORT = 8081;
@@ -67,38 +67,8 @@ afterAll(async () => {
 }, 60_000);
 
 const nodeOf = (name: string) => cluster.manifest.nodes.find((n) => n.name === name)!;
-const podNetns = (p: V1Pod) =>
-  podNetnsName(nodeOf(p.spec!.nodeName!).podNetnsPrefix, p.metadata!.namespace!, p.metadata!.name!);
-
-async function runningPod(name: string, node: string, labels: Record<string, string> = {}): Promise<V1Pod> {
-  await core.createNamespacedPod({
-    namespace: 'default',
-    body: {
-      metadata: { name, namespace: 'default', labels },
-      spec: { nodeName: node, containers: [{ name: 'c', image: 'pause' }] },
-    },
-  });
-  let p: V1Pod | undefined;
-  await eventually(async () => {
-    p = await core.readNamespacedPod({ name, namespace: 'default' });
-    expect(p.status?.phase).toBe('Running');
-  }, 30_000);
-  return p!;
-}
-
-/** Starts the answering server in the pod's network namespace; killed in afterAll. */
-async function serve(p: V1Pod): Promise<void> {
-  const child = execa('ip', ['netns', 'exec', podNetns(p), 'node', '-e', SERVER, p.metadata!.name!], {
-    reject: false,
-  });
-  servers.push(child);
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      if (d.toString().includes('ready')) resolve();
-    });
-    void child.then((r) => reject(new Error(`server in ${p.metadata!.name} exited: ${r.stderr}`)));
-  });
-}
+const netnsOf = (p: V1Pod) => podNetns(cluster, p);
+const serve = (p: V1Pod) => startServer(netnsOf(p), SERVER, [p.metadata!.name!], servers);
 
 /** Who answered `count` connections to host:port, run in a network namespace (a pod's or a node's). */
 async function probe(
@@ -139,15 +109,15 @@ describe('ClusterIP services through OVN load balancers', () => {
 
   test('a TCP service balances connections from a pod across backends on both nodes', async () => {
     const [b1, b2, c] = await Promise.all([
-      runningPod('echo-1', 'node1', { app: 'echo' }),
-      runningPod('echo-2', 'node2', { app: 'echo' }),
-      runningPod('client', 'node1'),
+      runningPod(core, { name: 'echo-1', node: 'node1', labels: { app: 'echo' } }),
+      runningPod(core, { name: 'echo-2', node: 'node2', labels: { app: 'echo' } }),
+      runningPod(core, { name: 'client', node: 'node1' }),
     ]);
     client = c;
     await Promise.all([serve(b1), serve(b2)]);
     ip = await service('echo', { selector: { app: 'echo' }, ports: echoPorts });
     await eventually(async () => {
-      const seen = await probe(podNetns(client), 'tcp', ip, 80, 20);
+      const seen = await probe(netnsOf(client), 'tcp', ip, 80, 20);
       expect(Object.keys(seen).sort()).toEqual(['echo-1', 'echo-2']);
     }, 30_000);
   });
@@ -164,7 +134,7 @@ describe('ClusterIP services through OVN load balancers', () => {
 
   test('UDP is balanced the same way', async () => {
     await eventually(async () => {
-      const seen = await probe(podNetns(client), 'udp', ip, 53, 20);
+      const seen = await probe(netnsOf(client), 'udp', ip, 53, 20);
       expect(Object.keys(seen).sort()).toEqual(['echo-1', 'echo-2']);
     }, 15_000);
   });
@@ -176,7 +146,7 @@ describe('ClusterIP services through OVN load balancers', () => {
       sessionAffinity: 'ClientIP',
     });
     await eventually(async () => {
-      const seen = await probe(podNetns(client), 'tcp', sticky, 80, 20);
+      const seen = await probe(netnsOf(client), 'tcp', sticky, 80, 20);
       expect(Object.values(seen)).toEqual([20]);
       expect(Object.keys(seen)[0]).toMatch(/^echo-[12]$/);
     }, 30_000);
@@ -185,7 +155,7 @@ describe('ClusterIP services through OVN load balancers', () => {
   test('a deleted backend stops receiving; the rest take every connection', async () => {
     await core.deleteNamespacedPod({ name: 'echo-2', namespace: 'default' });
     await eventually(async () => {
-      expect(await probe(podNetns(client), 'tcp', ip, 80, 20)).toEqual({ 'echo-1': 20 });
+      expect(await probe(netnsOf(client), 'tcp', ip, 80, 20)).toEqual({ 'echo-1': 20 });
     }, 30_000);
   });
 });

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Cluster } from '../../../src/lab/cluster.ts';
 import { podNetnsName } from '../../../src/lab/pod-sandboxes.ts';
 import { eventually, getUnix } from '../helpers.ts';
+import { runningPod } from './pods.ts';
 
 let cluster: Cluster;
 let core: CoreV1Api;
@@ -45,21 +46,9 @@ async function patchVpc(name: string, spec: Record<string, unknown>) {
   );
 }
 
-async function runPod(name: string, node: string, subnet?: string): Promise<V1Pod> {
-  await core.createNamespacedPod({
-    namespace: 'default',
-    body: {
-      metadata: { name, annotations: subnet ? { 'ovn.kubernetes.io/logical_switch': subnet } : {} },
-      spec: { nodeName: node, containers: [{ name: 'c', image: 'pause' }] },
-    },
-  });
-  let p: V1Pod | undefined;
-  await eventually(async () => {
-    p = await core.readNamespacedPod({ name, namespace: 'default' });
-    expect(p.status?.phase).toBe('Running');
-  }, 30_000);
-  return p!;
-}
+/** A pause pod on a node, in a subnet when one is named. */
+const runPod = (name: string, node: string, subnet?: string): Promise<V1Pod> =>
+  runningPod(core, { name, node, annotations: subnet ? { 'ovn.kubernetes.io/logical_switch': subnet } : {} });
 
 async function pings(from: V1Pod, ip: string): Promise<boolean> {
   const node = cluster.manifest.nodes.find((n) => n.name === from.spec!.nodeName)!;
