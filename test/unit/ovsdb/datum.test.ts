@@ -1,5 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { applyColumnDiff, decodeColumns, encodeRow, encodeValue, named } from '../../../src/ovsdb/datum.ts';
+import {
+  applyColumnDiff,
+  applySetDiff,
+  decodeColumns,
+  encodeRow,
+  encodeValue,
+  named,
+} from '../../../src/ovsdb/datum.ts';
 import { SchemaError } from '../../../src/ovsdb/errors.ts';
 import { normaliseColumn, parseSchema, type RawDatabaseSchema } from '../../../src/ovsdb/schema.ts';
 
@@ -74,6 +81,26 @@ describe('update2 diffs', () => {
   test('sets toggle the elements in the diff', () => {
     expect(applyColumnDiff(col('tags'), ['a', 'b'], ['set', ['b', 'c']])).toEqual(['a', 'c']);
     expect(applyColumnDiff(col('tags'), [], 'x')).toEqual(['x']);
+  });
+
+  test('a set diff, small or large, is the symmetric difference, with what came and went', () => {
+    // small diffs take a path without a Set of the old value; both must agree with the definition
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let round = 0; round < 200; round++) {
+      const old = [...new Set(Array.from({ length: rand(40) }, () => `e${rand(60)}`))];
+      // as a server sends it: each element once
+      const diff = [...new Set(Array.from({ length: rand(round % 2 ? 6 : 40) }, () => `e${rand(60)}`))];
+      const want = new Set(old);
+      for (const d of diff) if (!want.delete(d)) want.add(d);
+      const got = applySetDiff(old, ['set', diff]);
+      expect([...got.value].sort()).toEqual([...want].sort());
+      expect([...got.added].sort()).toEqual([...want].filter((x) => !old.includes(x)).sort());
+      expect([...got.removed].sort()).toEqual(old.filter((x) => !want.has(x)).sort());
+    }
   });
   test('optional columns carry the new value', () => {
     expect(applyColumnDiff(col('opt'), 5, ['set', []])).toBeNull();
