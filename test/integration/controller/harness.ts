@@ -11,7 +11,7 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { type ApiServer, startApiServer } from '../../../src/apiserver/server.ts';
-import { DEFAULTS } from '../../../src/controller/config.ts';
+import { type Config, DEFAULTS } from '../../../src/controller/config.ts';
 import { Controller } from '../../../src/controller/controller.ts';
 import { Ann } from '../../../src/controller/k8s/annotations.ts';
 import { run } from '../../../src/lab/proc.ts';
@@ -25,8 +25,11 @@ export interface ControllerStack {
   readonly core: CoreV1Api;
   readonly custom: CustomObjectsApi;
   readonly controller: Controller;
-  /** Stops the controller and starts a new one on the same API server and northbound. */
-  restart(between?: () => Promise<void>): Promise<Controller>;
+  /**
+   * Stops the controller and starts a new one on the same API server and northbound, with `flags` over
+   * the defaults (e.g. enableNp: false).
+   */
+  restart(between?: () => Promise<void>, flags?: Partial<Config>): Promise<Controller>;
   nbctl(...args: string[]): Promise<string>;
   sbctl(...args: string[]): Promise<string>;
   getCr(
@@ -59,8 +62,8 @@ export function useControllerStack(namespaces: string[] = [], manifests: string[
   let core: CoreV1Api;
   let custom: CustomObjectsApi;
   let controller: Controller | undefined;
-  const start = () =>
-    Controller.start({ kc, config: { ...DEFAULTS, nbRemotes: ctx.lab.central.nb.unixRemotes } });
+  const start = (flags: Partial<Config> = {}) =>
+    Controller.start({ kc, config: { ...DEFAULTS, ...flags, nbRemotes: ctx.lab.central.nb.unixRemotes } });
 
   beforeAll(async () => {
     api = await startApiServer({ port: 0, manifests: [crds, ...manifests] });
@@ -89,11 +92,11 @@ export function useControllerStack(namespaces: string[] = [], manifests: string[
     get controller() {
       return controller!;
     },
-    async restart(between) {
+    async restart(between, flags) {
       await controller?.stop();
       controller = undefined;
       await between?.();
-      controller = await start();
+      controller = await start(flags);
       return controller;
     },
     nbctl: (...a) => ctx.lab.nbctl(...a),

@@ -138,4 +138,25 @@ describe('NetworkPolicy rows in northbound', () => {
       ),
     );
   });
+
+  test('with --enable-np=false the policies rows go and nothing else; enabled again they come back', async () => {
+    const denyAcls = () =>
+      nbctl('--bare', '--columns=match', 'find', 'ACL', 'external_ids:np="default/deny"');
+    expect(await denyAcls()).not.toBe('');
+    const ports = await nbctl('--bare', '--columns=name', 'list', 'Logical_Switch_Port');
+    await s.restart(undefined, { enableNp: false });
+    await s.controller.idle();
+    expect(await column('Port_Group', 'np.deny.default', 'name')).toBe('');
+    expect(await denyAcls()).toBe('');
+    // the pods' ports are not the policies' to take
+    expect(await nbctl('--bare', '--columns=name', 'list', 'Logical_Switch_Port')).toBe(ports);
+    await s.restart(undefined, {});
+    await s.controller.idle();
+    await eventually(async () =>
+      expect(await column('Port_Group', 'np.deny.default', 'ports')).toBe(
+        `[${await portUuid('web-0.default')}]`,
+      ),
+    );
+    expect(await denyAcls()).not.toBe('');
+  });
 });
