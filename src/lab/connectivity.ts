@@ -24,6 +24,27 @@ export interface Probe {
 
 const TCP_PORT = '7777';
 
+/**
+ * Accepts every connection and closes it at once; prints "ready" once bound. Not `nc -l -k`, which serves
+ * one connection at a time with a backlog of 1: a connection that never closes would make the port look
+ * closed to every later probe.
+ */
+const LISTENER = `require('node:net').createServer((s) => s.destroy())
+  .listen(${TCP_PORT}, '0.0.0.0', () => console.log('ready'));`;
+
+/** Starts the listener in a pod's namespace (into `running`) and waits until it is bound (or it exits). */
+async function listen(netns: string, running: ResultPromise[]): Promise<void> {
+  const child = execa('ip', ['netns', 'exec', netns, process.execPath, '-e', LISTENER], { reject: false });
+  running.push(child);
+  await new Promise<void>((resolve) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('ready')) resolve();
+    });
+    // a listener that could not start: the probes to this pod report the TCP failure
+    void child.then(() => resolve());
+  });
+}
+
 /** The pods (Running, with an address, on one of the cluster's nodes) and nodes as endpoints. */
 export function endpoints(
   m: ClusterManifest,
@@ -61,11 +82,9 @@ async function tcp(from: Endpoint, to: Endpoint): Promise<boolean> {
 
 /** Runs every probe (bounded parallelism) and returns them in a stable order. */
 export async function measure(eps: Endpoint[], parallel = 8): Promise<Probe[]> {
-  const listeners: ResultPromise[] = eps
-    .filter((e) => e.kind === 'pod')
-    .map((e) => execa('ip', ['netns', 'exec', e.netns, 'nc', '-l', '-k', '-p', TCP_PORT], { reject: false }));
+  const listeners: ResultPromise[] = [];
   try {
-    await new Promise((r) => setTimeout(r, 200)); // listeners bound
+    await Promise.all(eps.filter((e) => e.kind === 'pod').map((e) => listen(e.netns, listeners)));
     const pairs: [Endpoint, Endpoint][] = [];
     for (const a of eps)
       for (const b of eps) if (a !== b && !(a.kind === 'node' && b.kind === 'node')) pairs.push([a, b]);
