@@ -76,6 +76,24 @@ function nonEmptyString(conf: Record<string, unknown>, key: string): string {
   return value;
 }
 
+/** Linux's sun_path holds 108 bytes with the terminating NUL. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+/**
+ * The daemon's socket: an absolute path a unix socket can have. Anything else is a configuration error
+ * (code 7), not a daemon to wait for (11): the runtime would retry the sandbox forever.
+ */
+function socketPath(conf: Record<string, unknown>): string {
+  const path = nonEmptyString(conf, 'server_socket');
+  if (!path.startsWith('/') || Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES || path.includes('\0')) {
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `network configuration: "server_socket" must be an absolute path of at most ${MAX_SOCKET_PATH_BYTES} bytes`,
+    );
+  }
+  return path;
+}
+
 /** Decodes and checks the config for a command other than VERSION. */
 export function parseNetConf(stdin: string, command: CniCommand): NetConf {
   const raw = decodeConfig(stdin);
@@ -103,7 +121,7 @@ export function parseNetConf(stdin: string, command: CniCommand): NetConf {
   }
   nonEmptyString(raw, 'name');
   nonEmptyString(raw, 'type');
-  const serverSocket = nonEmptyString(raw, 'server_socket');
+  const serverSocket = socketPath(raw);
   const timeout = raw.timeout_seconds === undefined ? DEFAULT_TIMEOUT_SECONDS : raw.timeout_seconds;
   if (typeof timeout !== 'number' || !(timeout > 0) || !Number.isFinite(timeout)) {
     throw new CniError(

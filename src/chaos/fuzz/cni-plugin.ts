@@ -334,7 +334,9 @@ const badField = fc.tuple(fc.constantFrom('name', 'type', 'server_socket'), wron
     confMutation(`wrong ${key}`, key, (d) => {
       d.conf[key] = v;
       if (d.base === 'VERSION') return undefined;
-      return typeof v === 'string' && v !== '' && key !== 'server_socket' ? undefined : fail(7);
+      // a string socket is refused as configuration (relative, too long) or not reached (no daemon there)
+      if (key === 'server_socket') return typeof v === 'string' && v !== '' ? fail(7, 11) : fail(7);
+      return typeof v === 'string' && v !== '' ? undefined : fail(7);
     }),
 );
 

@@ -86,6 +86,15 @@ describe('invalid network config: code 7', () => {
     expect(errorOf(JSON.stringify({ ...CONF, [key]: '' }))?.code).toBe(7);
     expect(errorOf(JSON.stringify({ ...CONF, [key]: 5 }))?.code).toBe(7);
   });
+
+  test('server_socket must be an absolute path a unix socket can have (107 bytes at most)', () => {
+    for (const bad of ['daemon.sock', './daemon.sock', `/${'x'.repeat(107)}`, '/run/a\0b'])
+      expect(errorOf(JSON.stringify({ ...CONF, server_socket: bad }))).toEqual({
+        code: 7,
+        msg: expect.stringContaining('server_socket'),
+      });
+    expect(errorOf(JSON.stringify({ ...CONF, server_socket: `/${'x'.repeat(106)}` }))).toBeUndefined();
+  });
 });
 
 describe('VERSION', () => {
