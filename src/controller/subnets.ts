@@ -4,6 +4,7 @@
 import type { Deps } from './deps.ts';
 import { condition, patchStatusIfChanged } from './k8s/status.ts';
 import type { Condition, Subnet } from './k8s/types.ts';
+import { isConflict } from './kube.ts';
 import { defaultRouteRows, owners, subnetRows } from './nb/topology.ts';
 import {
   type FormattedSubnet,
@@ -101,7 +102,9 @@ export async function reconcileSubnet(d: Deps, name: string): Promise<Outcome> {
     throw err;
   }
 
-  // write back the formatted spec, as Kube-OVN does, only when it differs (no generation churn)
+  // write back the formatted spec, as Kube-OVN does, only when it differs (no generation churn), and only
+  // over the version it was formatted from: an edit made meanwhile must not be reverted (the fuzzer saw a
+  // gateway moved out of the CIDR put back, and the subnet stay valid). Its own update re-queues the key.
   const spec = s.spec;
   if (
     spec.cidrBlock !== f.cidrBlock ||
@@ -109,15 +112,21 @@ export async function reconcileSubnet(d: Deps, name: string): Promise<Outcome> {
     spec.protocol !== f.protocol ||
     spec.vpc !== f.vpc
   ) {
-    await d.kube.patchSubnet(name, {
-      spec: {
-        cidrBlock: f.cidrBlock,
-        gateway: f.gateway,
-        protocol: f.protocol,
-        vpc: f.vpc,
-        excludeIps: f.excludeIps,
-      },
-    });
+    try {
+      await d.kube.patchSubnet(name, {
+        metadata: { resourceVersion: s.metadata?.resourceVersion },
+        spec: {
+          cidrBlock: f.cidrBlock,
+          gateway: f.gateway,
+          protocol: f.protocol,
+          vpc: f.vpc,
+          excludeIps: f.excludeIps,
+        },
+      });
+    } catch (e) {
+      if (!isConflict(e)) throw e;
+      return { requeueAfterMs: 100 };
+    }
   }
   await writeStatus(d, s);
   return undefined;
