@@ -11,6 +11,7 @@ import { listNetns } from '../../../src/lab/netns.ts';
 import { podNetnsName } from '../../../src/lab/pod-sandboxes.ts';
 import { isAlive, waitGone } from '../../../src/lab/proc.ts';
 import { eventually, getUnix } from '../helpers.ts';
+import { waitRunning } from './pods.ts';
 
 let cluster: Cluster;
 let core: CoreV1Api;
@@ -39,14 +40,7 @@ function pod(
   };
 }
 
-async function running(name: string, namespace = 'default'): Promise<V1Pod> {
-  let p: V1Pod | undefined;
-  await eventually(async () => {
-    p = await core.readNamespacedPod({ name, namespace });
-    expect(p.status?.phase).toBe('Running');
-  }, 30_000);
-  return p!;
-}
+const running = (name: string, namespace = 'default'): Promise<V1Pod> => waitRunning(core, name, namespace);
 
 const nodeOf = (name: string) => cluster.manifest.nodes.find((n) => n.name === name)!;
 const podNetns = (p: V1Pod) =>
