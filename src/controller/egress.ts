@@ -14,6 +14,8 @@ import { Ann } from './k8s/annotations.ts';
 import type { Subnet } from './k8s/types.ts';
 import type { DesiredRow } from './nb/plan.ts';
 import { routerRowId } from './nb/topology.ts';
+import { familyOf } from './netpol/match.ts';
+import type { Family } from './netpol/names.ts';
 import type { Outcome } from './subnets.ts';
 import { DEFAULT_VPC, routerOfVpc } from './vpcs.ts';
 
@@ -25,9 +27,6 @@ export const egressOwner = (key: string) => `egress/${key}`;
 
 /** The key of a distributed subnet's rows on one node. */
 export const pairKey = (subnet: string, node: string) => `${subnet}/${node}`;
-
-type Family = 'ip4' | 'ip6';
-const familyOf = (ipOrCidr: string): Family => (ipOrCidr.includes(':') ? 'ip6' : 'ip4');
 
 /** The Subnet fields egress reads (Kube-OVN's names). */
 export interface SubnetEgressSpec {

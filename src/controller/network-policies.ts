@@ -9,6 +9,7 @@ import type { Deps } from './deps.ts';
 import { Ann } from './k8s/annotations.ts';
 import type { ResourceCache } from './k8s/informer.ts';
 import type { DesiredRow } from './nb/plan.ts';
+import { familyOf } from './netpol/match.ts';
 import { type Family, npOwner } from './netpol/names.ts';
 import { allPeers, type NetpolWorld, type PodView, planPolicy, podMatters } from './netpol/plan.ts';
 import type { Labels } from './netpol/selector.ts';
@@ -154,8 +155,7 @@ export class NetworkPolicies {
     for (const ns of d.namespaces.list())
       namespaces.set(ns.metadata!.name!, this.namespaceLabels(ns.metadata!.name!)!);
     const families = new Set<Family>();
-    for (const f of d.valid.values())
-      for (const c of f.cidrBlock.split(',')) families.add(c.includes(':') ? 'ip6' : 'ip4');
+    for (const f of d.valid.values()) for (const c of f.cidrBlock.split(',')) families.add(familyOf(c));
     if (families.size === 0) families.add('ip4');
     const join = d.valid.get(d.config.joinSubnet.name)?.cidrBlock ?? d.config.joinSubnet.cidr;
     return {
