@@ -3,14 +3,14 @@
 // OVN_Northbound ovsdb-server: 100 subnets bound to 100 namespaces, 100 nodes, then pods created as fast as
 // the API accepts them (64 in flight) in two steps (1k, then up to 10k), each followed by a controller
 // restart timed from process start to its first idle queue ("synced").
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Pod, Watch } from '@kubernetes/client-node';
-import { execa, type ResultPromise } from 'execa';
 import { startApiServerProcess } from '../src/apiserver/spawn.ts';
 import { Ann } from '../src/controller/k8s/annotations.ts';
 import { Lab } from '../src/lab/lab.ts';
+import { memMb, startController } from './_controller.ts';
 import { printFigures, printTable, type Row } from './_report.ts';
 
 const TOTAL = Number(process.argv[2] ?? 10_000);
@@ -18,41 +18,6 @@ const STEPS = [Math.min(1_000, TOTAL), TOTAL];
 const SUBNETS = 100;
 const NODES = 100;
 const root = join(import.meta.dirname, '..');
-
-function rssMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
-}
-
-function startController(kubeconfig: string, nb: string): { child: ResultPromise; synced: Promise<number> } {
-  const t0 = Date.now();
-  const child = execa(
-    process.execPath,
-    [
-      // BENCH_PROFILE=<dir> writes a CPU profile of each controller process there
-      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
-      '--import',
-      'tsx',
-      'src/controller/main.ts',
-      `--kubeconfig=${kubeconfig}`,
-      `--ovn-nb-addr=${nb}`,
-      '--leader-elect=false',
-      '--debug-addr=127.0.0.1:0',
-      // one line per pod at info would be 10k lines: the bench reads only "synced" (a warn-level run would
-      // hide it), so it keeps info and scans only the newest output
-    ],
-    { cwd: root, reject: false, stdin: 'ignore', buffer: { stdout: false } },
-  );
-  const synced = new Promise<number>((resolve, reject) => {
-    let tail = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      tail = (tail + d.toString()).slice(-4096);
-      if (tail.includes('"msg":"synced"')) resolve(Date.now() - t0);
-    });
-    void child.then((r) => reject(new Error(`controller exited (${r.exitCode}): ${r.stderr.slice(-2000)}`)));
-  });
-  return { child, synced };
-}
 
 async function pool<T>(items: T[], width: number, fn: (t: T) => Promise<unknown>): Promise<void> {
   let next = 0;
@@ -150,7 +115,7 @@ try {
     }
     const allAt = Date.now();
     busyMs += allAt - t0;
-    const rss = rssMb(controller.child.pid!, 'VmHWM');
+    const rss = memMb(controller.child.pid!, 'VmHWM');
     rows.push({
       step: `create ${target - created} pods (to ${target})`,
       api_create_ms: createdAt - t0,
@@ -171,7 +136,7 @@ try {
       api_create_ms: 0,
       all_annotated_ms: resync,
       pods_per_s: 0,
-      controller_peak_rss_mb: Math.round(rssMb(controller.child.pid!, 'VmHWM')),
+      controller_peak_rss_mb: Math.round(memMb(controller.child.pid!, 'VmHWM')),
     });
   }
   watch.abort();

@@ -15,7 +15,7 @@
 // - for Services: the six cluster load balancers' VIPs equal the expected "<clusterIP>:<port>" ->
 //   ready backends, exactly.
 // A phase's time runs from its first API call to the NB update after which the contents matched.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -30,12 +30,12 @@ import {
   type V1Service,
   Watch,
 } from '@kubernetes/client-node';
-import { execa, type ResultPromise } from 'execa';
 import { type ApiServerProcess, startApiServerProcess } from '../src/apiserver/spawn.ts';
 import { Ann } from '../src/controller/k8s/annotations.ts';
 import { Lab } from '../src/lab/lab.ts';
 import type { Tables } from '../src/ovsdb/generated/ovn-nb.ts';
 import { OvsdbClient, type Replica } from '../src/ovsdb/index.ts';
+import { type ControllerProcess, memMb, startController } from './_controller.ts';
 import { printFigures, printTable, type Row } from './_report.ts';
 
 const NAMESPACES = 20;
@@ -498,58 +498,6 @@ class RowChanges {
 // ---------------------------------------------------------------------------------------------------------
 // Processes
 
-function memMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Math.round(Number(m[1]) / 1024) : 0;
-}
-
-interface ControllerProcess {
-  child: ResultPromise;
-  synced: Promise<void>;
-  debugAddress: Promise<string>;
-}
-
-function startController(kubeconfig: string, nb: string): ControllerProcess {
-  const child = execa(
-    process.execPath,
-    [
-      // BENCH_PROFILE=<dir> writes a CPU profile of the controller there
-      ...(process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []),
-      '--import',
-      'tsx',
-      'src/controller/main.ts',
-      `--kubeconfig=${kubeconfig}`,
-      `--ovn-nb-addr=${nb}`,
-      '--leader-elect=false',
-      '--debug-addr=127.0.0.1:0',
-    ],
-    { cwd: root, reject: false, stdin: 'ignore', buffer: { stdout: false } },
-  );
-  let onSynced!: () => void;
-  let onAddress!: (a: string) => void;
-  const synced = new Promise<void>((r) => (onSynced = r));
-  const debugAddress = new Promise<string>((r) => (onAddress = r));
-  let partial = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    const lines = (partial + d.toString()).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      if (line.includes('"msg":"synced"')) onSynced();
-      const m = /"address":"([^"]+)","msg":"debug endpoint"/.exec(line);
-      if (m) onAddress(m[1]!);
-    }
-  });
-  const exited = child.then((r) => {
-    throw new Error(`controller exited (${r.exitCode}): ${r.stderr.slice(-2000)}`);
-  });
-  exited.catch(() => undefined);
-  return {
-    child,
-    synced: Promise.race([synced, exited]),
-    debugAddress: Promise.race([debugAddress, exited]),
-  };
-}
-
 /** Sum of a Prometheus series over the label sets that contain `labels` (e.g. 'queue="pods"'). */
 async function metric(address: string, name: string, labels = ''): Promise<number> {
   const text = await (await fetch(`http://${address}/metrics`)).text();
@@ -683,7 +631,7 @@ try {
     acl: 0,
     port_group: 0,
     address_set: 0,
-    rss_mb: memMb(ctlPid, 'VmRSS'),
+    rss_mb: Math.round(memMb(ctlPid, 'VmRSS')),
   });
 
   // 2. Services and their EndpointSlices, until the load balancers carry every VIP
@@ -741,7 +689,7 @@ try {
     acl: 0,
     port_group: 0,
     address_set: 0,
-    rss_mb: memMb(ctlPid, 'VmRSS'),
+    rss_mb: Math.round(memMb(ctlPid, 'VmRSS')),
   });
 
   // 3. the policies, until NB holds exactly what they make
@@ -773,7 +721,7 @@ try {
     acl: figures.acls,
     port_group: figures.port_groups,
     address_set: figures.address_sets,
-    rss_mb: memMb(ctlPid, 'VmRSS'),
+    rss_mb: Math.round(memMb(ctlPid, 'VmRSS')),
   });
 
   // 4. relabel 500 pods (the first 25 of each namespace), until NB reflects the new membership
@@ -820,10 +768,10 @@ try {
     acl: count('ACL'),
     port_group: count('Port_Group'),
     address_set: count('Address_Set'),
-    rss_mb: memMb(ctlPid, 'VmRSS'),
+    rss_mb: Math.round(memMb(ctlPid, 'VmRSS')),
   });
-  figures.controller_rss_mb = memMb(ctlPid, 'VmRSS');
-  figures.controller_peak_rss_mb = memMb(ctlPid, 'VmHWM');
+  figures.controller_rss_mb = Math.round(memMb(ctlPid, 'VmRSS'));
+  figures.controller_peak_rss_mb = Math.round(memMb(ctlPid, 'VmHWM'));
 } catch (e) {
   failed = true;
   console.error(e instanceof Error ? e.message : e);
