@@ -26,6 +26,15 @@ const ovnDefault = {
   gatewayNodes: [],
 };
 
+/** A centralized subnet with its gatewayNode list. */
+const central = (gatewayNodes: string[]) => ({
+  name: 'central',
+  router: 'ovn-cluster',
+  cidrs: ['10.20.0.0/24'],
+  gatewayType: 'centralized' as const,
+  gatewayNodes,
+});
+
 const cols = (rows: { table: string; columns: Record<string, unknown> }[], table: string) =>
   rows.filter((r) => r.table === table).map((r) => r.columns);
 
@@ -116,15 +125,7 @@ describe('planEgress', () => {
 
   test('centralized: the subnet CIDR rerouted to the first Ready gateway node, no Address_Sets', () => {
     const plan = planEgress({
-      subnets: [
-        {
-          name: 'central',
-          router: 'ovn-cluster',
-          cidrs: ['10.20.0.0/24'],
-          gatewayType: 'centralized',
-          gatewayNodes: ['node9', 'node2', 'node1'],
-        },
-      ],
+      subnets: [central(['node9', 'node2', 'node1'])],
       nodes,
       pods: [{ node: 'node1', subnet: 'central', ips: ['10.20.0.2'] }],
     });
@@ -141,15 +142,7 @@ describe('planEgress', () => {
 
   test('centralized without a usable gateway: no policy (egress stops) and no gateway reported', () => {
     const plan = planEgress({
-      subnets: [
-        {
-          name: 'central',
-          router: 'ovn-cluster',
-          cidrs: ['10.20.0.0/24'],
-          gatewayType: 'centralized',
-          gatewayNodes: ['node2'],
-        },
-      ],
+      subnets: [central(['node2'])],
       nodes: [nodes[0]!, { ...nodes[1]!, ready: false }],
       pods: [],
     });
