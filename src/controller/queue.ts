@@ -182,6 +182,23 @@ export class WorkQueue {
     slot.keys.add(key);
   }
 
+  /**
+   * Runs every key that is waiting out a failure's backoff now: work that failed because a peer (the API
+   * server) was away need not wait up to maxDelayMs once it is back. Keys delayed on purpose
+   * (requeueAfterMs, addAfter) keep their time; failure counts are kept, so a key that fails again backs
+   * off from where it was.
+   */
+  retryFailedNow(): void {
+    if (this.closed) return;
+    for (const key of this.failures.keys()) {
+      const at = this.dueAt.get(key);
+      if (at === undefined) continue;
+      this.unschedule(key, at);
+      this.dueAt.delete(key);
+      this.add(key);
+    }
+  }
+
   /** Keys ready and waiting for a worker. */
   get depth(): number {
     return this.ready.size;

@@ -10,6 +10,7 @@ import {
   type V1Node,
 } from '@kubernetes/client-node';
 import type { Logger } from '../controller/deps.ts';
+import { ApiHealth } from '../controller/k8s/api-health.ts';
 import { ResourceCache } from '../controller/k8s/informer.ts';
 import { KUBEOVN_GROUP, KUBEOVN_VERSION, type Subnet } from '../controller/k8s/types.ts';
 import { startDebugServer } from '../debug/server.ts';
@@ -68,16 +69,20 @@ export class Daemon {
     const core = kc.makeApiClient(CoreV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
     const ovs = await OvsPorts.connect({ remote: config.ovsRemote });
+    // one view of the API server for every watch: an outage is logged once, and when it ends the Node's
+    // condition (whose write may have failed meanwhile) is brought up to date at once
+    const health = new ApiHealth(log);
+    health.onRecovered(() => d.syncGateway());
     const d = new Daemon(
       config,
       ovs,
-      new PodWatch(kc, config.nodeName),
+      new PodWatch(kc, config.nodeName, health),
       new ResourceCache<V1Node>(
         kc,
         '/api/v1/nodes',
         () => core.listNode({ fieldSelector: `metadata.name=${config.nodeName}` }),
         () => d.syncGateway(),
-        { fieldSelector: `metadata.name=${config.nodeName}` },
+        { fieldSelector: `metadata.name=${config.nodeName}`, health },
       ),
       new ResourceCache<Subnet>(
         kc,
@@ -89,6 +94,7 @@ export class Daemon {
             plural: 'subnets',
           })) as { items: Subnet[] },
         () => d.syncGateway(),
+        { health },
       ),
       new Gateway({ nodeName: config.nodeName, ovs, log, nodeNetns: config.nodeNetns }),
       core,

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
+import { logProcessExit } from '../controller/exit-log.ts';
 import { loadDaemonConfig } from './config.ts';
 import { Daemon } from './daemon.ts';
 
@@ -16,6 +17,7 @@ const log = pino({
   level: String(values['log-level']),
   base: { component: 'ovnk-daemon', node: config.nodeName },
 });
+logProcessExit(log);
 const kc = new KubeConfig();
 if (typeof values.kubeconfig === 'string') kc.loadFromFile(values.kubeconfig);
 else kc.loadFromDefault();

@@ -1,6 +1,7 @@
 // The pods of this node, watched (spec.nodeName=<node>), with waiters: a CNI ADD waits for the
 // controller's annotations by being woken on the pod's next change, not by polling the API.
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { ApiHealth } from '../controller/k8s/api-health.ts';
 import { ResourceCache } from '../controller/k8s/informer.ts';
 
 interface Waiter {
@@ -17,6 +18,7 @@ export class PodWatch {
   constructor(
     kc: KubeConfig,
     private readonly nodeName: string,
+    health?: ApiHealth,
   ) {
     const core = kc.makeApiClient(CoreV1Api);
     this.core = core;
@@ -26,7 +28,7 @@ export class PodWatch {
       '/api/v1/pods',
       () => core.listPodForAllNamespaces({ fieldSelector }),
       (key) => this.changed(key),
-      { fieldSelector },
+      { fieldSelector, health },
     );
   }
 

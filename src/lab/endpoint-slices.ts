@@ -16,6 +16,7 @@ import {
   type V1ServicePort,
 } from '@kubernetes/client-node';
 import type { Logger } from '../controller/deps.ts';
+import { ApiHealth } from '../controller/k8s/api-health.ts';
 import { keyOf, ResourceCache } from '../controller/k8s/informer.ts';
 import { WorkQueue } from '../controller/queue.ts';
 import { kubeConfigOf } from './kubelet.ts';
@@ -29,6 +30,8 @@ export interface EndpointSlicesOptions {
   /** A KubeConfig, or the path of a kubeconfig file. */
   kube: KubeConfig | string;
   log?: Logger;
+  /** Shared by the process's watches; failed syncs are retried at once when the API server is back. */
+  health?: ApiHealth;
 }
 
 export interface EndpointSliceController {
@@ -184,11 +187,14 @@ class LabEndpointSlices {
     const kc = kubeConfigOf(opts.kube);
     const core = kc.makeApiClient(CoreV1Api);
     this.discovery = kc.makeApiClient(DiscoveryV1Api);
+    const health = opts.health ?? new ApiHealth(this.log);
+    health.onRecovered(() => this.queue.retryFailedNow());
     this.services = new ResourceCache<V1Service>(
       kc,
       '/api/v1/services',
       () => core.listServiceForAllNamespaces(),
       (key) => this.queue.add(key),
+      { health },
     );
     // a pod's labels, address or readiness may change what any Service of its namespace selects
     this.pods = new ResourceCache<V1Pod>(
@@ -199,6 +205,7 @@ class LabEndpointSlices {
         const ns = key.split('/')[0];
         for (const s of this.services.list(ns)) this.queue.add(keyOf(s));
       },
+      { health },
     );
     // a slice changed or removed by someone else is put back
     this.slices = new ResourceCache<V1EndpointSlice>(
@@ -210,6 +217,7 @@ class LabEndpointSlices {
         const svc = this.sliceService(ns!, name!);
         if (svc) this.queue.add(`${ns}/${svc}`);
       },
+      { health },
     );
   }
 

@@ -28,6 +28,7 @@ import {
   type V1PodCondition,
 } from '@kubernetes/client-node';
 import type { Logger } from '../controller/deps.ts';
+import { ApiHealth } from '../controller/k8s/api-health.ts';
 import { keyOf, ResourceCache } from '../controller/k8s/informer.ts';
 import { reuseConnections } from '../controller/k8s/keepalive.ts';
 import { WorkQueue } from '../controller/queue.ts';
@@ -65,6 +66,8 @@ export interface KubeletOptions {
   /** Written as the Node's InternalIP, and the hostIP (and hostNetwork podIP) of its pods. */
   nodeIp?: string;
   log?: Logger;
+  /** Shared by the process's watches; failed pods are retried at once when the API server is back. */
+  health?: ApiHealth;
   /** Pods worked on at once (default 8). */
   workers?: number;
   /**
@@ -149,18 +152,30 @@ class LabKubelet {
     });
     // only this node's pods, as kubelet watches them
     const fieldSelector = `spec.nodeName=${opts.nodeName}`;
+    const health = opts.health ?? new ApiHealth(this.log);
     this.pods = new ResourceCache<V1Pod>(
       this.kc,
       '/api/v1/pods',
       () => this.core.listPodForAllNamespaces({ fieldSelector }),
       (key) => this.queue.add(key),
-      { fieldSelector },
+      { fieldSelector, health },
     );
+    // a status write or an ADD that failed while the API server was away is not left to its backoff
+    health.onRecovered(() => this.queue.retryFailedNow());
   }
 
   async start(): Promise<void> {
     this.conf = loadConfList(this.opts.cniConf);
-    await this.registerNode();
+    // an API server that is away (restarting) is waited for, as kubelet keeps trying to register
+    for (let delay = 250; !this.stopped; delay = Math.min(delay * 2, 5_000)) {
+      try {
+        await this.registerNode();
+        break;
+      } catch (e) {
+        this.log.warn({ node: this.opts.nodeName, err: String(e), retryMs: delay }, 'node not registered');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
     if (this.stopped) return;
     this.sandboxes = SandboxStore.load(join(this.opts.cacheDir, 'sandboxes'), (file, error) =>
       this.log.warn({ file, error: String(error) }, 'dropped an unreadable sandbox record'),

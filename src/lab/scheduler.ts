@@ -4,6 +4,7 @@
 // taints and tolerations, affinity, topology spread, resource requests.
 import { ApiException, CoreV1Api, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../controller/deps.ts';
+import { ApiHealth } from '../controller/k8s/api-health.ts';
 import { keyOf, ResourceCache } from '../controller/k8s/informer.ts';
 import { WorkQueue } from '../controller/queue.ts';
 import { EventRecorder } from './event-recorder.ts';
@@ -17,6 +18,8 @@ export interface SchedulerOptions {
   /** Pods whose spec.schedulerName is this one (or unset) are ours (default `default-scheduler`). */
   schedulerName?: string;
   log?: Logger;
+  /** Shared by the process's watches; failed bindings are retried at once when the API server is back. */
+  health?: ApiHealth;
 }
 
 export interface Scheduler {
@@ -71,11 +74,14 @@ class LabScheduler {
     this.core = kc.makeApiClient(CoreV1Api);
     this.events = new EventRecorder(this.core, { component: 'default-scheduler' });
     this.schedulerName = opts.schedulerName ?? 'default-scheduler';
+    const health = opts.health ?? new ApiHealth(this.log);
+    health.onRecovered(() => this.queue.retryFailedNow());
     this.pods = new ResourceCache<V1Pod>(
       kc,
       '/api/v1/pods',
       () => this.core.listPodForAllNamespaces(),
       (key) => this.podChanged(key),
+      { health },
     );
     // a node that comes, goes or changes readiness may fit pods that fitted nowhere
     this.nodes = new ResourceCache<V1Node>(
@@ -83,6 +89,7 @@ class LabScheduler {
       '/api/v1/nodes',
       () => this.core.listNode(),
       () => this.requeuePending(),
+      { health },
     );
   }
 

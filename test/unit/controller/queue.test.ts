@@ -133,6 +133,37 @@ describe('with fake timers', () => {
     await q.shutdown();
   });
 
+  test('retryFailedNow runs keys waiting out a backoff at once, and leaves requeueAfter delays alone', async () => {
+    const runs: string[] = [];
+    let failing = true;
+    const q = new WorkQueue({
+      maxDelayMs: 60_000,
+      reconcile: async (k) => {
+        runs.push(k);
+        if (k === 'later') return { requeueAfterMs: 10_000 };
+        if (failing) throw new Error('API server away');
+      },
+    });
+    q.add('a');
+    q.add('later');
+    // a fails at 0, 5, 15, 35 ... ms: after 10 failures its next try is 2.5 s away
+    await vi.advanceTimersByTimeAsync(2_600);
+    const tries = runs.filter((k) => k === 'a').length;
+    expect(q.attempts('a')).toBe(tries);
+    failing = false;
+    q.retryFailedNow();
+    await settle();
+    expect(runs.filter((k) => k === 'a').length).toBe(tries + 1);
+    expect(q.attempts('a')).toBe(0);
+    // its old backoff timer does not run it again, and 'later' keeps its own time
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(runs.filter((k) => k === 'a').length).toBe(tries + 1);
+    expect(runs.filter((k) => k === 'later')).toEqual(['later']);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(runs.filter((k) => k === 'later')).toEqual(['later', 'later']);
+    await q.shutdown();
+  });
+
   test('after maxAttempts failures the key is dropped and reported; a later add starts afresh', async () => {
     const dropped: [string, Error, number][] = [];
     let calls = 0;
