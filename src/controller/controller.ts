@@ -6,10 +6,10 @@
 // objects that vanished while the controller was down are released like any other change.
 import {
   AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
+  type CustomObjectsApi,
   DiscoveryV1Api,
   type KubeConfig,
+  type KubernetesListObject,
   type KubernetesObject,
   NetworkingV1Api,
   type V1EndpointSlice,
@@ -28,7 +28,8 @@ import type { Deps, Logger } from './deps.ts';
 import { EgressIndex, pairKey, reconcileEgress } from './egress.ts';
 import { reconcileIpPool, writePoolStatus } from './ippools.ts';
 import { Ann } from './k8s/annotations.ts';
-import { ResourceCache } from './k8s/informer.ts';
+import { ApiHealth } from './k8s/api-health.ts';
+import { ResourceCache, type ResourceCacheOptions } from './k8s/informer.ts';
 import { reuseConnections } from './k8s/keepalive.ts';
 import {
   type IpCr,
@@ -68,6 +69,11 @@ export interface ControllerOptions {
   log?: Logger;
   /** Where the controller's metrics go (a fresh registry when not given). */
   metrics?: ControllerMetrics;
+  /**
+   * The leadership term: once it aborts, nothing more is written. Northbound's connection closes (a
+   * transaction in flight fails) and the Kubernetes clients refuse calls, then stop() winds down.
+   */
+  signal?: AbortSignal;
 }
 
 export class Controller {
@@ -84,23 +90,39 @@ export class Controller {
 
   static async start(opts: ControllerOptions): Promise<Controller> {
     const log = opts.log ?? quiet;
+    opts.signal?.throwIfAborted();
     const nbClient = await OvsdbClient.connect<Tables>({
       remotes: opts.config.nbRemotes,
       database: 'OVN_Northbound',
     });
+    // what exists of the controller so far, so that an abort or a failure part-way stops its watches too
+    const built: { controller?: Controller } = {};
+    const fence = () => {
+      nbClient.close();
+      void built.controller?.stop();
+    };
+    opts.signal?.addEventListener('abort', fence, { once: true });
     try {
-      return await Controller.startWith(opts, log, nbClient);
+      opts.signal?.throwIfAborted();
+      return await Controller.startWith(opts, log, nbClient, built);
     } catch (e) {
+      opts.signal?.removeEventListener('abort', fence);
+      await built.controller?.stop();
       nbClient.close();
       throw e;
     }
   }
 
-  private static async startWith(opts: ControllerOptions, log: Logger, nbClient: OvsdbClient<Tables>) {
+  private static async startWith(
+    opts: ControllerOptions,
+    log: Logger,
+    nbClient: OvsdbClient<Tables>,
+    built: { controller?: Controller },
+  ) {
     const { config } = opts;
     const kc = reuseConnections(opts.kc);
-    const core = kc.makeApiClient(CoreV1Api);
-    const custom = kc.makeApiClient(CustomObjectsApi);
+    const kube = new Kube(kc, opts.signal);
+    const { core, custom } = kube;
     const apps = kc.makeApiClient(AppsV1Api);
     const kubevirtPath = (plural: string) => `/apis/kubevirt.io/v1/${plural}`;
     const listKubevirt = (plural: string) => async () =>
@@ -108,6 +130,14 @@ export class Controller {
         items: never[];
       };
     const metrics = opts.metrics ?? new ControllerMetrics();
+    // one view of the API server for every watch; when one is back, work that failed meanwhile runs at once
+    const health = new ApiHealth(log);
+    const cache = <T extends KubernetesObject>(
+      path: string,
+      list: () => Promise<KubernetesListObject<T>>,
+      onChange: (key: string) => void,
+      cacheOpts: ResourceCacheOptions = {},
+    ) => new ResourceCache<T>(kc, path, list, onChange, { ...cacheOpts, health });
     const nb = await NbWriter.create(nbClient, {
       onTransaction: (ms) => metrics.nbTransaction.observe(ms / 1000),
     });
@@ -140,70 +170,53 @@ export class Controller {
         };
     const deps: Deps = {
       config,
-      kube: new Kube(kc),
+      kube,
       ipam: new Ipam(),
       nb,
       log,
       valid: new Map(),
       poolSubnet: new Map(),
       // the kubeovn.io objects' status is the controller's own output: a status write is not a change
-      subnets: new ResourceCache<Subnet>(
-        kc,
-        crPath('subnets'),
-        listCr<Subnet>('subnets'),
-        (k) => hooks.subnet(k),
-        { quietStatus: true },
-      ),
-      pods: new ResourceCache<V1Pod>(
-        kc,
+      subnets: cache<Subnet>(crPath('subnets'), listCr<Subnet>('subnets'), (k) => hooks.subnet(k), {
+        quietStatus: true,
+      }),
+      pods: cache<V1Pod>(
         '/api/v1/pods',
         () => core.listPodForAllNamespaces(),
         (k) => hooks.pod(k),
       ),
-      nodes: new ResourceCache<V1Node>(
-        kc,
+      nodes: cache<V1Node>(
         '/api/v1/nodes',
         () => core.listNode(),
         (k) => hooks.node(k),
       ),
-      namespaces: new ResourceCache<V1Namespace>(
-        kc,
+      namespaces: cache<V1Namespace>(
         '/api/v1/namespaces',
         () => core.listNamespace(),
         (k) => hooks.namespace(k),
       ),
-      ips: new ResourceCache<IpCr>(kc, crPath('ips'), listCr<IpCr>('ips'), () => undefined),
-      ippools: new ResourceCache<IpPool>(
-        kc,
-        crPath('ippools'),
-        listCr<IpPool>('ippools'),
-        (k) => hooks.ippool(k),
-        { quietStatus: true },
-      ),
-      vpcs: new ResourceCache<Vpc>(kc, crPath('vpcs'), listCr<Vpc>('vpcs'), (k) => hooks.vpc(k), {
+      ips: cache<IpCr>(crPath('ips'), listCr<IpCr>('ips'), () => undefined),
+      ippools: cache<IpPool>(crPath('ippools'), listCr<IpPool>('ippools'), (k) => hooks.ippool(k), {
         quietStatus: true,
       }),
-      statefulsets: new ResourceCache<V1StatefulSet>(
-        kc,
+      vpcs: cache<Vpc>(crPath('vpcs'), listCr<Vpc>('vpcs'), (k) => hooks.vpc(k), {
+        quietStatus: true,
+      }),
+      statefulsets: cache<V1StatefulSet>(
         '/apis/apps/v1/statefulsets',
         () => apps.listStatefulSetForAllNamespaces(),
         (k) => hooks.sts(k),
       ),
       kubevirt: await servesKubevirt(custom),
-      vms: new ResourceCache<KubernetesObject>(
-        kc,
-        kubevirtPath('virtualmachines'),
-        listKubevirt('virtualmachines'),
-        (k) => hooks.vm(k),
+      vms: cache<KubernetesObject>(kubevirtPath('virtualmachines'), listKubevirt('virtualmachines'), (k) =>
+        hooks.vm(k),
       ),
-      vmis: new ResourceCache<KubernetesObject>(
-        kc,
+      vmis: cache<KubernetesObject>(
         kubevirtPath('virtualmachineinstances'),
         listKubevirt('virtualmachineinstances'),
         (k) => hooks.vm(k),
       ),
-      vmims: new ResourceCache<Migration>(
-        kc,
+      vmims: cache<Migration>(
         kubevirtPath('virtualmachineinstancemigrations'),
         listKubevirt('virtualmachineinstancemigrations'),
         (k) => hooks.vmim(k),
@@ -213,18 +226,17 @@ export class Controller {
       podSeen: new Map(),
     };
     const c = new Controller(deps, nbClient);
+    built.controller = c;
     let onServiceChange = () => {};
     const discovery = kc.makeApiClient(DiscoveryV1Api);
     const serviceCaches: ServiceCaches | undefined = config.enableLb
       ? {
-          services: new ResourceCache<V1Service>(
-            kc,
+          services: cache<V1Service>(
             '/api/v1/services',
             () => core.listServiceForAllNamespaces(),
             () => onServiceChange(),
           ),
-          slices: new ResourceCache<V1EndpointSlice>(
-            kc,
+          slices: cache<V1EndpointSlice>(
             '/apis/discovery.k8s.io/v1/endpointslices',
             () => discovery.listEndpointSliceForAllNamespaces(),
             () => onServiceChange(),
@@ -236,8 +248,7 @@ export class Controller {
     const networking = kc.makeApiClient(NetworkingV1Api);
     const netpols = new NetworkPolicies(
       deps,
-      new ResourceCache<V1NetworkPolicy>(
-        kc,
+      cache<V1NetworkPolicy>(
         '/apis/networking.k8s.io/v1/networkpolicies',
         () => networking.listNetworkPolicyForAllNamespaces(),
         (k) => onPolicyChange(k),
@@ -436,6 +447,9 @@ export class Controller {
       }
     };
     c.queues.push(egressQ);
+    health.onRecovered(() => {
+      for (const q of c.queues) q.retryFailedNow();
+    });
     const netpolQ = new WorkQueue({
       metrics: metrics.queue('network-policies'),
       ...workers,
@@ -507,6 +521,8 @@ export class Controller {
       else if (podType === 'StatefulSet') stsQ.add(`${namespace}/${podName.replace(/-\d+$/, '')}`);
       else if (namespace && !deps.pods.get(`${namespace}/${podName}`)) podQ.add(`${namespace}/${podName}`);
     }
+    // a term that ended while the queues were being made: start() stops them again
+    opts.signal?.throwIfAborted();
     log.info({ subnets: deps.valid.size, allocations: deps.ipam.allocations().length }, 'controller started');
     return c;
   }
@@ -593,6 +609,10 @@ export class Controller {
     for (let i = 0; i < 3; i++) for (const q of this.queues) await q.idle();
   }
 
+  /**
+   * Stops the queues (waiting for reconciles in flight), the watches and northbound. Safe to call again,
+   * and while start() is still under way (each call stops what exists by then).
+   */
   async stop(): Promise<void> {
     await Promise.all(this.queues.map((q) => q.shutdown()));
     const d = this.deps;

@@ -23,13 +23,38 @@ export function isConflict(e: unknown): boolean {
   return e instanceof ApiException && e.code === 409;
 }
 
+/** A call made after the controller's leadership term ended: refused, so an old term writes nothing. */
+export class TermEnded extends Error {
+  readonly code = 'ERR_TERM_ENDED';
+  constructor() {
+    super('the leadership term has ended: no more Kubernetes calls');
+    this.name = 'TermEnded';
+  }
+}
+
+/** The API object with every method refusing to run once signal has aborted. */
+function fenced<T extends object>(api: T, signal: AbortSignal | undefined): T {
+  if (!signal) return api;
+  return new Proxy(api, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        if (signal.aborted) return Promise.reject(new TermEnded());
+        return v.apply(target, args);
+      };
+    },
+  });
+}
+
 export class Kube {
   readonly core: CoreV1Api;
   readonly custom: CustomObjectsApi;
 
-  constructor(kc: KubeConfig) {
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.custom = kc.makeApiClient(CustomObjectsApi);
+  /** `signal`: the leadership term; once it aborts every call is refused (TermEnded). */
+  constructor(kc: KubeConfig, signal?: AbortSignal) {
+    this.core = fenced(kc.makeApiClient(CoreV1Api), signal);
+    this.custom = fenced(kc.makeApiClient(CustomObjectsApi), signal);
   }
 
   private cr(plural: string, name: string) {

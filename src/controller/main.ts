@@ -1,6 +1,7 @@
 // The controller process: `node --import tsx src/controller/main.ts --kubeconfig F --ovn-nb-addr R [flags]`.
-// With leader election (the default) only the holder of the Lease writes; a replica that loses the Lease
-// exits, so a restarted process always begins from the normal start path with nothing of an old term.
+// With leader election (the default) only the holder of the Lease writes. A replica that loses the Lease
+// (the API server away past the renew deadline, or someone else took it) stops its controller, fenced so
+// that nothing of the old term is written, and campaigns again; each term begins from the normal start path.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -9,6 +10,7 @@ import pino from 'pino';
 import { loadConfig } from './config.ts';
 import { Controller } from './controller.ts';
 import { serveControllerDebug } from './debug-endpoint.ts';
+import { logProcessExit } from './exit-log.ts';
 import { LeaderElector } from './leader.ts';
 import { ControllerMetrics } from './metrics.ts';
 
@@ -38,14 +40,32 @@ let controller: Controller | undefined;
 let synced = false;
 let standby = false;
 const metrics = new ControllerMetrics();
+logProcessExit(log);
 
-async function lead(): Promise<void> {
+/**
+ * One term of work: the controller's normal start path, retried with backoff while the term lasts (the API
+ * server or northbound may be away), until it has synced. Resolves with the controller, or undefined when
+ * the term ended first.
+ */
+async function lead(signal?: AbortSignal): Promise<Controller | undefined> {
   const t0 = Date.now();
   metrics.isLeader.set(1);
-  controller = await Controller.start({ kc, config, log, metrics });
-  await controller.idle();
-  synced = true;
-  log.info({ ms: Date.now() - t0 }, 'synced');
+  for (let delay = 1_000; ; delay = Math.min(delay * 2, 10_000)) {
+    try {
+      const c = await Controller.start({ kc, config, log, metrics, signal });
+      controller = c;
+      await c.idle();
+      synced = true;
+      log.info({ ms: Date.now() - t0 }, 'synced');
+      return c;
+    } catch (e) {
+      if (signal?.aborted) return undefined;
+      if (!signal) throw e; // without leader election a failed start is the process's failure
+      log.error({ err: String(e), retryMs: delay }, 'controller failed to start; retrying');
+      await new Promise((r) => setTimeout(r, delay));
+      if (signal.aborted) return undefined;
+    }
+  }
 }
 
 async function serveDebug(): Promise<void> {
@@ -79,6 +99,7 @@ async function main(): Promise<void> {
     .createNamespace({ body: { metadata: { name: namespace } } })
     .catch(() => undefined); // exists already, or no right to create it: the Lease calls will tell
   const identity = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  let term: Promise<Controller | undefined> | undefined;
   const elector = new LeaderElector({
     api: kc.makeApiClient(CoordinationV1Api),
     namespace,
@@ -87,19 +108,25 @@ async function main(): Promise<void> {
     leaseDurationSeconds: Number(values['lease-duration']),
     renewDeadlineMs: Number(values['renew-deadline-ms']),
     retryPeriodMs: Number(values['retry-period-ms']),
-    onStartedLeading: async () => {
+    onStartedLeading: (signal) => {
       log.info({ identity }, 'leading');
       standby = false;
       metrics.leaderChanges.inc();
-      await lead().catch((e: unknown) => {
-        log.error({ err: String(e) }, 'controller failed to start');
-        process.exit(1);
-      });
+      term = lead(signal);
     },
-    onStoppedLeading: (reason) => {
-      // a writer that is no longer sure it leads must stop writing at once
-      log.warn({ reason }, 'lost leadership; exiting');
-      if (reason !== 'stopped') process.exit(1);
+    // A writer no longer sure it leads stops writing at once: the term's signal has already closed
+    // northbound and fenced the Kubernetes clients. The process stays and campaigns again; a new term
+    // goes through the same start path as the first.
+    onStoppedLeading: async (reason) => {
+      log.warn({ reason }, 'lost leadership; stopping the controller');
+      metrics.isLeader.set(0);
+      metrics.leaderChanges.inc();
+      synced = false;
+      const ended = await term?.catch(() => undefined);
+      term = undefined;
+      await ended?.stop();
+      if (controller === ended) controller = undefined;
+      if (reason !== 'stopped') log.info({}, 'stopped; campaigning again');
     },
     onNewLeader: (holder) => {
       log.info({ holder }, 'leader');

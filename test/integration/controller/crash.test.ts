@@ -178,7 +178,7 @@ describe('controller process', () => {
     }
   }, 240_000);
 
-  test('two replicas: only the Lease holder writes; a frozen leader is replaced after the lease and then exits', async () => {
+  test('two replicas: only the Lease holder writes; a frozen leader is replaced after the lease, stands by, and leads again in-process', async () => {
     const election = ['--lease-duration=2', '--renew-deadline-ms=1500', '--retry-period-ms=300'];
     const a = controller(election);
     await eventually(async () => {
@@ -214,11 +214,26 @@ describe('controller process', () => {
       .makeApiClient(CoordinationV1Api)
       .readNamespacedLease({ namespace: 'kube-system', name: 'ovnk-controller' });
     expect(lease.spec?.holderIdentity).toContain(`-${b.pid}-`);
-    // the old leader, resumed, finds it lost the Lease and exits instead of writing
+    // the old leader, resumed, finds it lost the Lease: it stops its controller and stands by (no exit)
+    let aLog = '';
+    a.stdout?.on('data', (d: Buffer) => (aLog += d.toString()));
     process.kill(a.pid!, 'SIGCONT');
-    const result = await a;
-    expect(result.exitCode).toBe(1);
+    await eventually(async () => expect(aLog).toContain('lost leadership; stopping the controller'), 20_000);
+    expect(isAlive(a.pid!)).toBe(true);
+    // once b is gone, a takes the Lease again and its new term does the work: the normal start path
     await kill(b, 'SIGTERM');
+    await eventually(async () => {
+      const l = await kc
+        .makeApiClient(CoordinationV1Api)
+        .readNamespacedLease({ namespace: 'kube-system', name: 'ovnk-controller' });
+      expect(l.spec?.holderIdentity).toContain(`-${a.pid}-`);
+    }, 20_000);
+    await core.createNamespacedPod({ namespace: 'default', body: pod('le3') });
+    await eventually(async () => {
+      const p = await core.readNamespacedPod({ namespace: 'default', name: 'le3' });
+      expect(p.metadata?.annotations?.[Ann.routed]).toBe('true');
+    }, 30_000);
+    await kill(a, 'SIGTERM');
     expectConsistent(await snapshot());
   }, 120_000);
 });

@@ -140,7 +140,10 @@ describe.each(components)('the %s source', (component) => {
   });
 
   test('watches no path the list does not name', () => {
-    const paths = [...src.matchAll(/new ResourceCache<[^>]*>\(\s*kc,\s*([^,]+?),/g)].map((m) => m[1]!.trim());
+    // `new ResourceCache<Pod>(kc, path, ...)`, or the controller's `cache<Pod>(path, ...)`; not the generic
+    // factory itself (`new ResourceCache<T>(kc, path, ...)`)
+    const caches = /(?:new ResourceCache|\bcache)<(?!T>)[^>]*>\(\s*(?:kc,\s*)?([^,]+?),/g;
+    const paths = [...src.matchAll(caches)].map((m) => m[1]!.trim());
     expect(paths.length).toBeGreaterThan(0);
     const watched = new Set(calls.filter((c) => c.verb === 'watch').flatMap((c) => c.via));
     expect(paths.filter((p) => !watched.has(p))).toEqual([]);
