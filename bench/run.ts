@@ -3,6 +3,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cleanUpOnCrash } from '../src/lab/exit-cleanup.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const available = readdirSync(here)
@@ -18,4 +19,6 @@ if (!name || !available.includes(name)) {
 const file = join(here, `${name}.ts`);
 if (!existsSync(file)) process.exit(2);
 process.argv.splice(2, 1);
+// a benchmark that crashes (an EPIPE from a child, a rejection nobody awaited) still takes its lab down
+cleanUpOnCrash();
 await import(pathToFileURL(file).href);

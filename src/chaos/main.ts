@@ -1,6 +1,7 @@
 // `npm run chaos [-- --rounds N --minutes M --only a,b --no-fuzz]`: the chaos run on a fresh lab. Prints a
 // line per fault as it goes, then the tables, and as its last line one JSON object with the figures.
 import { parseArgs } from 'node:util';
+import { cleanUpOnCrash } from '../lab/exit-cleanup.ts';
 import { acquireMachineLock, releaseMachineLock } from '../lab/machine-lock.ts';
 import { runFuzzers } from './fuzzers.ts';
 import { runChaos } from './run.ts';
@@ -22,6 +23,8 @@ const { values } = parseArgs({
 
 const seed = values.seed ? Number(values.seed) : Date.now() % 1_000_000;
 const say = (line: string) => process.stderr.write(`${line}\n`);
+// an exception or rejection nobody handles still takes the lab down (Lab.start registers it)
+cleanUpOnCrash();
 // the tests' leak checks look at the whole machine: a chaos lab must not run alongside them
 await acquireMachineLock('chaos run');
 process.once('exit', releaseMachineLock);

@@ -4,7 +4,8 @@
 // fault is ready and reachable; at the end it judges the invariants from outside (invariants.ts).
 import { cpSync, lstatSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
-import { Cluster, teardownLabDir } from '../lab/cluster.ts';
+import { Cluster } from '../lab/cluster.ts';
+import { atExit } from '../lab/exit-cleanup.ts';
 import { allFaults, type Fault, type FaultContext } from './faults.ts';
 import { unhealthy } from './health.ts';
 import { type Findings, judge } from './invariants.ts';
@@ -72,20 +73,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     progress: (m) => say(`  ${m}`),
   });
   const pingers: Pinger[] = [];
-  // Ctrl-C or a kill must not leave a lab behind: its pingers first (they hold pod namespaces), then the rest
-  // `on`, not `once`: execa's signal-exit re-raises a signal it sees no other listener for, and a `once`
-  // listener is already removed by the time it looks, so the process would die before tearing down
-  let tearingDown = false;
-  const interrupted = (signal: NodeJS.Signals) => {
-    if (tearingDown) return;
-    tearingDown = true;
-    say(`${signal}: tearing the lab down`);
-    Promise.allSettled(pingers.map((p) => p.stop()))
-      .then(() => teardownLabDir(cluster.dir))
-      .finally(() => process.exit(130));
-  };
-  process.on('SIGINT', interrupted);
-  process.on('SIGTERM', interrupted);
+  // Ctrl-C, a kill or a crash must not leave a lab behind: its pingers first (they hold pod namespaces);
+  // the lab itself is registered by Lab.start
+  const forgetPingers = atExit(() => Promise.allSettled(pingers.map((p) => p.stop())));
   try {
     const kc = new KubeConfig();
     kc.loadFromFile(cluster.manifest.kubeconfig);
@@ -153,8 +143,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     }
     say('stopping the lab');
     await cluster.stop();
-    process.off('SIGINT', interrupted);
-    process.off('SIGTERM', interrupted);
+    forgetPingers();
   }
 }
 

@@ -125,8 +125,13 @@ cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s (state in ${m.dir})
 async function down(argv: string[]): Promise<void> {
   const dirs = argv.length > 0 ? argv : clusterDirs();
   for (const d of dirs) {
-    await teardownLabDir(d);
-    console.log(`removed ${d}`);
+    try {
+      await teardownLabDir(d);
+      console.log(`removed ${d}`);
+    } catch (e) {
+      console.error((e as Error).message);
+      process.exitCode = 1;
+    }
   }
 }
 

@@ -7,8 +7,9 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { join } from 'node:path';
 import { Central } from './central.ts';
 import { Chassis } from './chassis.ts';
+import { atExit } from './exit-cleanup.ts';
 import { addNetns, delNetns, listNetns } from './netns.ts';
-import { isAlive, run, terminate } from './proc.ts';
+import { isAlive, run, terminate, waitReaped } from './proc.ts';
 
 export interface LabOptions {
   /** Parent of the per-run directory (default $OVNK_LAB_ROOT or /tmp/ovnk). */
@@ -47,29 +48,9 @@ export function labRoot(): string {
   return process.env.OVNK_LAB_ROOT ?? '/tmp/ovnk';
 }
 
-/** Labs of this process that are not stopped yet, torn down if the process is told to end. */
-const active = new Set<Lab>();
-let signalsHooked = false;
-
-function tearDownOnSignals(): void {
-  if (signalsHooked) return;
-  signalsHooked = true;
-  let ending = false;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    // `on`, not `once`: execa's signal-exit re-raises a signal when it sees no other listener, and a
-    // `once` listener is removed before it looks, which would kill us before the labs are down
-    process.on(signal, () => {
-      if (ending) return;
-      ending = true;
-      Promise.allSettled([...active].map((l) => l.stop())).finally(() =>
-        process.exit(128 + (signal === 'SIGINT' ? 2 : 15)),
-      );
-    });
-  }
-}
-
 export class Lab {
   readonly chassis: Chassis[] = [];
+  private forgetAtExit: () => void = () => {};
 
   private constructor(
     readonly id: string,
@@ -99,8 +80,8 @@ export class Lab {
         electionTimerMs: opts.electionTimerMs,
       });
       const lab = new Lab(id, dir, central, `${nsPrefix}-ul`);
-      active.add(lab);
-      tearDownOnSignals();
+      // a run stopped or crashing meanwhile takes its lab down with it
+      lab.forgetAtExit = atExit(() => lab.stop());
       if (nodes > 0) await lab.addNodes(nodes, opts.encap ?? 'geneve');
       return lab;
     } catch (e) {
@@ -222,11 +203,14 @@ export class Lab {
     return run('ovn-nbctl', ['--timeout=20', ...args], { env: this.env });
   }
 
+  /** Ends every process of the lab and removes its namespaces; returns once they are all gone. */
   async stop(): Promise<void> {
-    active.delete(this);
+    this.forgetAtExit();
+    // the daemons remove their pidfiles as they exit: which pids to wait for is known only now
+    const pids = labProcesses(this.dir);
     for (const c of this.chassis) await c.stop().catch(() => undefined);
     await this.central.stop().catch(() => undefined);
-    await teardownLabDir(this.dir);
+    await teardownLabDir(this.dir, pids);
   }
 }
 
@@ -286,18 +270,29 @@ export function labNetns(dir: string): string[] {
 
 /**
  * Removes everything a lab made, whatever state it is in: kills its daemons (by the pids in its own
- * pidfiles), deletes its namespaces (with the veths and taps inside), and removes the directory.
- * Paused daemons are continued first so that they can die.
+ * pidfiles; SIGTERM, then SIGKILL after 3 s), deletes its namespaces (with the veths and taps inside), and
+ * removes the directory. Paused daemons are continued first so that they can die. Returns only once every
+ * one of those processes (and `alsoWaitFor`, pids of the lab already stopped) is gone from the process
+ * table and every namespace is gone; throws, after cleaning up all it can, when something stays.
  */
-export async function teardownLabDir(dir: string): Promise<void> {
-  for (const pid of labProcesses(dir)) {
+export async function teardownLabDir(dir: string, alsoWaitFor: readonly number[] = []): Promise<void> {
+  const pids = labProcesses(dir);
+  for (const pid of pids) {
     try {
       process.kill(pid, 'SIGCONT');
     } catch {
       // already gone
     }
   }
-  await Promise.all(labProcesses(dir).map((pid) => terminate(pid, 3_000)));
-  for (const ns of labNetns(dir)) await delNetns(ns).catch(() => undefined);
+  await Promise.all(pids.map((pid) => terminate(pid, 3_000)));
+  for (let attempt = 0; attempt < 3 && labNetns(dir).length > 0; attempt++)
+    for (const ns of labNetns(dir)) await delNetns(ns).catch(() => undefined);
+  const namespaces = labNetns(dir);
   rmSync(dir, { recursive: true, force: true });
+  const lingering = await waitReaped([...new Set([...pids, ...alsoWaitFor])], 10_000);
+  const left = [
+    ...lingering.map((pid) => `process ${pid}`),
+    ...namespaces.map((ns) => `network namespace ${ns}`),
+  ];
+  if (left.length > 0) throw new Error(`lab ${dir} not fully removed: ${left.join(', ')}`);
 }

@@ -1,6 +1,6 @@
 // Running the stock OVS/OVN programs: one-shot commands and --detach daemons tracked by pidfile.
 // Everything goes through execa with argument arrays; a network namespace is entered with `ip netns exec`.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 
@@ -87,6 +87,20 @@ export async function waitGone(pid: number, timeoutMs: number): Promise<boolean>
     await sleep(20);
   }
   return true;
+}
+
+/**
+ * Waits until none of the pids has an entry in the process table any more: not even a zombie, which ps and
+ * pgrep still list. Detached daemons are reaped by init, which on these machines takes a second or two
+ * after they die. Returns the pids still present at the deadline.
+ */
+export async function waitReaped(pids: readonly number[], timeoutMs: number): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const present = pids.filter((pid) => existsSync(`/proc/${pid}`));
+    if (present.length === 0 || Date.now() > deadline) return present;
+    await sleep(20);
+  }
 }
 
 /** TERM, wait, then KILL. Only ever called with pids this lab started (read from its own pidfiles). */

@@ -20,7 +20,7 @@ export default async function setup(): Promise<() => Promise<void>> {
     const labs = existsSync(root) ? readdirSync(root) : [];
     for (const id of labs) {
       leaks.push(`lab directory ${join(root, id)}`);
-      await teardownLabDir(join(root, id));
+      await teardownLabDir(join(root, id)).catch((e: unknown) => leaks.push(String(e)));
     }
     for (const p of processesMentioning(root)) {
       leaks.push(`process ${p.pid}: ${p.cmd}`);

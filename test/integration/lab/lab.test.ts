@@ -2,7 +2,7 @@
 // whose leader can be found and killed, and a teardown that leaves nothing behind.
 import { existsSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { Lab } from '../../../src/lab/lab.ts';
+import { Lab, labProcesses } from '../../../src/lab/lab.ts';
 import { processesMentioning } from '../../../src/lab/leaks.ts';
 import { listNetns } from '../../../src/lab/netns.ts';
 import { run } from '../../../src/lab/proc.ts';
@@ -11,6 +11,7 @@ import { eventually } from '../helpers.ts';
 describe('lab', () => {
   test('two nodes: chassis registered, geneve tunnels both ways, underlay reachable; stop leaves nothing', async () => {
     const lab = await Lab.start({ nodes: 2, encap: 'geneve' });
+    let pids: number[] = [];
     try {
       const chassis = await run('ovn-sbctl', ['--bare', '--columns=name', 'list', 'Chassis'], {
         env: lab.env,
@@ -30,9 +31,13 @@ describe('lab', () => {
       const vswitchd = lab.node('node1').pids()[1]!;
       const nsOfDaemon = await run('ip', ['netns', 'identify', String(vswitchd)]);
       expect(nsOfDaemon.trim()).toBe(lab.node('node1').cfg.netns);
+      pids = labProcesses(lab.dir);
+      expect(pids.length).toBe(9); // NB, SB, northd; per node ovsdb-server, ovs-vswitchd, ovn-controller
     } finally {
       await lab.stop();
     }
+    // gone when stop() returns: not even zombies waiting to be reaped
+    expect(pids.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
     expect(listNetns().filter((n) => n.startsWith(`ovnk-${lab.id}-`))).toEqual([]);
     expect(processesMentioning(lab.dir)).toEqual([]);
     expect(existsSync(lab.dir)).toBe(false);
@@ -60,11 +65,15 @@ describe('lab', () => {
         env: { ...process.env } as Record<string, string>,
       })
     ).trim();
+    let pids: number[] = [];
     try {
       expect(await run('scripts/ovnlab', ['status', dir])).toMatch(/6 daemons/);
+      pids = labProcesses(dir);
     } finally {
       await run('scripts/ovnlab', ['down', dir]);
     }
     expect(existsSync(dir)).toBe(false);
+    expect(pids.length).toBe(6);
+    expect(pids.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
   });
 });
