@@ -3,13 +3,21 @@
 // status carries IPAM's counters under Kube-OVN's IPPool field names.
 import { IpamError } from '../ipam/index.ts';
 import type { Deps } from './deps.ts';
-import { condition, patchStatusIfChanged } from './k8s/status.ts';
+import { condition } from './k8s/status.ts';
 import type { Condition, IpPool } from './k8s/types.ts';
 import type { Outcome } from './subnets.ts';
+import { unimplementedIpPoolFields } from './unimplemented.ts';
+import { patchStatusWithUnsupportedFields } from './unsupported-fields.ts';
 
+/** Every status write also names the spec's fields that have no effect here (unsupported-fields.ts). */
 async function patchPoolStatus(d: Deps, p: IpPool, fields: Record<string, unknown>, conditions: Condition[]) {
-  await patchStatusIfChanged(p.status, fields, conditions, (status) =>
-    d.kube.patchCrStatus('ippools', p.metadata!.name!, status),
+  await patchStatusWithUnsupportedFields(
+    d.kube,
+    p,
+    unimplementedIpPoolFields(p.spec),
+    fields,
+    conditions,
+    (status) => d.kube.patchCrStatus('ippools', p.metadata!.name!, status),
   );
 }
 

@@ -2,7 +2,7 @@
 // a status with conditions and address counters; an invalid one gets Validated=False and an Event, and
 // nothing of it reaches northbound. A finalizer keeps a subnet whose addresses are still held.
 import type { Deps } from './deps.ts';
-import { condition, patchStatusIfChanged } from './k8s/status.ts';
+import { condition } from './k8s/status.ts';
 import type { Condition, Subnet } from './k8s/types.ts';
 import { isConflict } from './kube.ts';
 import { defaultRouteRows, owners, subnetRows } from './nb/topology.ts';
@@ -13,18 +13,26 @@ import {
   requireGateway,
   SubnetInvalid,
 } from './subnet-spec.ts';
+import { unimplementedSubnetFields } from './unimplemented.ts';
+import { patchStatusWithUnsupportedFields } from './unsupported-fields.ts';
 import { DEFAULT_VPC, routerOfVpc } from './vpcs.ts';
 
 export type Outcome = { requeueAfterMs: number } | undefined;
 
+/** Every status write also names the spec's fields that have no effect here (unsupported-fields.ts). */
 async function patchSubnetStatus(
   d: Deps,
   s: Subnet,
   fields: Record<string, unknown>,
   conditions: Condition[],
 ) {
-  await patchStatusIfChanged(s.status, fields, conditions, (status) =>
-    d.kube.patchCrStatus('subnets', s.metadata!.name!, status),
+  await patchStatusWithUnsupportedFields(
+    d.kube,
+    s,
+    unimplementedSubnetFields(s.spec),
+    fields,
+    conditions,
+    (status) => d.kube.patchCrStatus('subnets', s.metadata!.name!, status),
   );
 }
 

@@ -4,11 +4,13 @@
 // northbound. A VPC that still has subnets is not deleted: its finalizer holds it, with a condition saying
 // why.
 import type { Deps } from './deps.ts';
-import { condition, patchStatusIfChanged } from './k8s/status.ts';
+import { condition } from './k8s/status.ts';
 import type { Condition, Vpc } from './k8s/types.ts';
 import { owners, vpcRows } from './nb/topology.ts';
 import { peeringPortRows, policyRows, routeRows } from './nb/vpc-rows.ts';
 import type { Outcome } from './subnets.ts';
+import { unimplementedVpcFields } from './unimplemented.ts';
+import { patchStatusWithUnsupportedFields } from './unsupported-fields.ts';
 import { planVpc } from './vpc-spec.ts';
 
 export const DEFAULT_VPC = 'ovn-cluster';
@@ -18,9 +20,15 @@ export function routerOfVpc(d: Deps, vpc: string): string {
   return vpc === DEFAULT_VPC ? d.config.clusterRouter : vpc;
 }
 
+/** Every status write also names the spec's fields that have no effect here (unsupported-fields.ts). */
 async function patchVpcStatus(d: Deps, v: Vpc, fields: Record<string, unknown>, conditions: Condition[]) {
-  await patchStatusIfChanged(v.status, fields, conditions, (status) =>
-    d.kube.patchCrStatus('vpcs', v.metadata!.name!, status),
+  await patchStatusWithUnsupportedFields(
+    d.kube,
+    v,
+    unimplementedVpcFields(v.spec),
+    fields,
+    conditions,
+    (status) => d.kube.patchCrStatus('vpcs', v.metadata!.name!, status),
   );
 }
 

@@ -1,6 +1,6 @@
 // Subnet features beyond addresses, end to end against real NB/SB and ovn-northd: private subnets as ACLs,
 // IPPools (named, namespace-bound, and address lists in the ip_pool annotation), the default Vpc object and
-// the default VPC's default route.
+// the default VPC's default route, and the condition naming the fields that are not implemented.
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { describe, expect, test } from 'vitest';
 import { Ann } from '../../../src/controller/k8s/annotations.ts';
@@ -57,6 +57,77 @@ describe('subnet features', () => {
     // no longer private: the ACLs go; allowSubnets changes follow
     await s.patchCr('subnets', 'secret', { spec: { private: false } });
     await eventually(async () => expect(await acls('secret')).toEqual([]));
+  });
+
+  test('fields that are not implemented: a condition and one Warning Event name them; the subnet works as before', async () => {
+    type Cond = { type: string; status: string; reason: string; message: string };
+    const conditions = async (plural: string, name: string) =>
+      ((await s.getCr(plural, name)).status?.conditions ?? []) as Cond[];
+    const warnings = async (name: string) =>
+      (await s.core.listNamespacedEvent({ namespace: 'default' })).items.filter(
+        (e) => e.involvedObject.name === name && e.reason === 'UnsupportedFields',
+      );
+    await s.createCr('subnets', 'Subnet', 'unsup', {
+      cidrBlock: '10.73.0.0/24',
+      acls: [{ direction: 'to-lport', priority: 1000, match: 'ip4.src == 10.73.0.9', action: 'drop' }],
+      // off defaults, as Kube-OVN writes them out: not reported
+      enableDHCP: false,
+      vlan: '',
+      natOutgoingPolicyRules: [],
+    });
+    await eventually(async () => {
+      const conds = await conditions('subnets', 'unsup');
+      expect(conds.map((c) => [c.type, c.status])).toEqual([
+        ['Validated', 'True'],
+        ['Ready', 'True'],
+        ['UnsupportedFields', 'True'],
+      ]);
+      expect(conds[2]).toMatchObject({
+        reason: 'FieldsNotImplemented',
+        message: 'not implemented by this controller, ignored: spec.acls',
+      });
+    });
+    expect(await nbctl('ls-list')).toMatch(/\(unsup\)/);
+    expect(await acls('unsup')).toEqual([]); // what the condition says: the ACL is not there
+    await eventually(async () => expect(await warnings('unsup')).toHaveLength(1));
+    // a pod in it: its counters are written again, the condition stays, no second Event
+    await s.core.createNamespacedPod({
+      namespace: 'default',
+      body: pod('unsup-1', { [Ann.logicalSwitch]: 'unsup' }),
+    });
+    expect((await annotated('unsup-1'))[Ann.ipAddress]).toBe('10.73.0.2');
+    await eventually(async () => expect((await s.getCr('subnets', 'unsup')).status?.v4usingIPs).toBe(1));
+    expect((await conditions('subnets', 'unsup')).map((c) => c.type)).toContain('UnsupportedFields');
+    expect(await warnings('unsup')).toHaveLength(1);
+    // another set of fields: the message follows, and one more Event
+    await s.patchCr('subnets', 'unsup', { spec: { acls: [], vips: ['10.73.0.100'] } });
+    await eventually(async () => {
+      expect(
+        (await conditions('subnets', 'unsup')).find((c) => c.type === 'UnsupportedFields')?.message,
+      ).toBe('not implemented by this controller, ignored: spec.vips');
+      expect(await warnings('unsup')).toHaveLength(2);
+    });
+    // none left: the condition goes, Ready stays
+    await s.patchCr('subnets', 'unsup', { spec: { vips: null } });
+    await eventually(async () =>
+      expect((await conditions('subnets', 'unsup')).map((c) => [c.type, c.status])).toEqual([
+        ['Validated', 'True'],
+        ['Ready', 'True'],
+      ]),
+    );
+    // an IPPool
+    await s.createCr('ippools', 'IPPool', 'aset-pool', {
+      subnet: 'ovn-default',
+      ips: ['10.16.203.1'],
+      enableAddressSet: true,
+    });
+    await eventually(async () => {
+      expect((await conditions('ippools', 'aset-pool')).map((c) => [c.type, c.status, c.message])).toEqual([
+        ['Ready', 'True', ''],
+        ['UnsupportedFields', 'True', 'not implemented by this controller, ignored: spec.enableAddressSet'],
+      ]);
+      expect(await warnings('aset-pool')).toHaveLength(1);
+    });
   });
 
   test('an IPPool: pods naming it get its addresses; its status counts them; a bad one gets a condition', async () => {

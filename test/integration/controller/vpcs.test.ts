@@ -1,6 +1,7 @@
 // VPCs against real NB/SB and ovn-northd: a router per VPC, subnets on it with CIDRs that may overlap other
 // VPCs', peering ports and the routes peering makes once both sides declare it, user routes and policies,
-// and the refusals (invalid routes, a VPC with subnets, a subnet of a missing VPC).
+// and the refusals (invalid routes, a VPC with subnets, a subnet of a missing VPC), and the condition naming
+// the fields that are not implemented.
 import { describe, expect, test } from 'vitest';
 import { Ann } from '../../../src/controller/k8s/annotations.ts';
 import { eventually } from '../helpers.ts';
@@ -167,6 +168,54 @@ describe('VPCs', () => {
     await s.createCr('subnets', 'Subnet', 'e-net', { cidrBlock: '10.160.0.0/24', vpc: 'vpc-e' });
     await s.createCr('vpcs', 'Vpc', 'vpc-e', {});
     expect((await annotated('early'))[Ann.logicalSwitch]).toBe('e-net');
+  });
+
+  test('fields that are not implemented: a condition and one Warning Event name them; routes are applied as before', async () => {
+    await s.createCr('vpcs', 'Vpc', 'vpc-f', {
+      enableBfd: true,
+      enableExternal: false, // an off default: not reported
+      staticRoutes: [
+        {
+          policy: 'policyDst',
+          cidr: '192.168.70.0/24',
+          nextHopIP: '10.170.0.254',
+          bfdId: 'b1',
+          ecmpMode: '',
+        },
+      ],
+    });
+    await s.createCr('subnets', 'Subnet', 'f-net', { cidrBlock: '10.170.0.0/24', vpc: 'vpc-f' });
+    await eventually(async () => {
+      expect(await routes('vpc-f')).toMatch(/192\.168\.70\.0\/24 10\.170\.0\.254 dst-ip/);
+      expect(await condition('vpcs', 'vpc-f', 'Ready')).toMatchObject({ status: 'True' });
+      expect(await condition('vpcs', 'vpc-f', 'UnsupportedFields')).toMatchObject({
+        status: 'True',
+        reason: 'FieldsNotImplemented',
+        message: 'not implemented by this controller, ignored: spec.enableBfd, spec.staticRoutes[0].bfdId',
+      });
+    });
+    const warnings = async () =>
+      (await s.core.listNamespacedEvent({ namespace: 'default' })).items.filter(
+        (e) => e.involvedObject.name === 'vpc-f' && e.reason === 'UnsupportedFields',
+      );
+    await eventually(async () => expect(await warnings()).toHaveLength(1));
+    // another reconcile (a subnet more in the VPC): the condition stays, no second Event
+    await s.createCr('subnets', 'Subnet', 'f-net2', { cidrBlock: '10.171.0.0/24', vpc: 'vpc-f' });
+    await eventually(async () =>
+      expect((await s.getCr('vpcs', 'vpc-f')).status?.subnets).toEqual(['f-net', 'f-net2']),
+    );
+    expect(await condition('vpcs', 'vpc-f', 'UnsupportedFields')).toMatchObject({ status: 'True' });
+    expect(await warnings()).toHaveLength(1);
+    // none left: the condition goes
+    await s.patchCr('vpcs', 'vpc-f', {
+      spec: {
+        enableBfd: false,
+        staticRoutes: [{ policy: 'policyDst', cidr: '192.168.70.0/24', nextHopIP: '10.170.0.254' }],
+      },
+    });
+    await eventually(async () =>
+      expect(await condition('vpcs', 'vpc-f', 'UnsupportedFields')).toBeUndefined(),
+    );
   });
 
   test('a VPC with subnets is not deleted: a condition says why; once its subnets are gone, so is its router', async () => {
