@@ -44,7 +44,8 @@ async function end(code: number, error?: unknown, signal?: string): Promise<void
   ending = true;
   if (error !== undefined)
     process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.stderr.write(`${signal ?? 'crashed'}: cleaning up what this run started\n`);
+  if (cleanups.length > 0)
+    process.stderr.write(`${signal ?? 'crashed'}: cleaning up what this run started\n`);
   for (const fn of cleanups.splice(0).reverse()) {
     try {
       await fn();

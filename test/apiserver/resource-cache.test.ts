@@ -131,6 +131,35 @@ test('an API server restart: the cache re-lists, and reports what was added, cha
   await eventually(() => expect(cache.get('default/after')).toBeDefined());
 });
 
+test('watches of one process share their recovery: one that reaches the API server wakes the others from their backoff', async () => {
+  const port = await freePort();
+  const kc = kubeconfigFor(port);
+  const core = kc.makeApiClient(CoreV1Api);
+  const health = new ApiHealth();
+  const list = () => core.listConfigMapForAllNamespaces();
+  const quick = new ResourceCache<V1ConfigMap>(kc, '/api/v1/configmaps', list, () => {}, {
+    health,
+    backoff: { initialMs: 100, maxMs: 100 },
+  });
+  // on its own this one would next try 20 s after its first failure
+  const slow = new ResourceCache<V1ConfigMap>(kc, '/api/v1/configmaps', list, () => {}, {
+    health,
+    backoff: { initialMs: 20_000, maxMs: 20_000 },
+  });
+  cleanups.push(
+    () => quick.stop(),
+    () => slow.stop(),
+  );
+  void quick.start();
+  const slowSynced = slow.start();
+  await sleep(500);
+  expect(slow.isSynced).toBe(false);
+  await serve(port);
+  const t0 = Date.now();
+  await slowSynced;
+  expect(Date.now() - t0).toBeLessThan(10_000);
+});
+
 test('stop() before the first list ends the retries and rejects start()', async () => {
   const kc = kubeconfigFor(await freePort());
   const { cache } = configMaps(kc, []);

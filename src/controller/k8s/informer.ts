@@ -31,7 +31,7 @@ export interface ResourceCacheOptions {
    * whole reconcile and what it fans out to.
    */
   quietStatus?: boolean;
-  /** Retry delays: initialMs growing by 1.6 per failure up to maxMs (defaults 250 ms and 8 s), plus jitter. */
+  /** Retry delays: initialMs growing by 1.6 per failure up to maxMs (defaults 250 ms and 5 s), plus jitter. */
   backoff?: { initialMs?: number; maxMs?: number };
   /** Where failures and recoveries are reported (one per process: see api-health.ts). */
   health?: ApiHealth;
@@ -56,6 +56,9 @@ export class ResourceCache<T extends KubernetesObject> {
   private hasSynced = false;
   /** Aborts the watch in flight, or ends the backoff sleep, when stop() is called. */
   private interrupt: (() => void) | undefined;
+  /** Ends a backoff sleep early: another watch of this process has just reached the API server. */
+  private wake: (() => void) | undefined;
+  private readonly forgetHealth: () => void;
   private readonly watch: Watch;
 
   constructor(
@@ -66,6 +69,7 @@ export class ResourceCache<T extends KubernetesObject> {
     private readonly opts: ResourceCacheOptions = {},
   ) {
     this.watch = new Watch(kc);
+    this.forgetHealth = opts.health?.onRecovered(() => this.wake?.()) ?? (() => {});
   }
 
   /** Per key, the object as onChange last saw it without its status (quietStatus only). */
@@ -127,13 +131,14 @@ export class ResourceCache<T extends KubernetesObject> {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.forgetHealth();
     this.interrupt?.();
     await this.loop;
   }
 
   private async run(): Promise<void> {
     const initial = this.opts.backoff?.initialMs ?? 250;
-    const max = this.opts.backoff?.maxMs ?? 8_000;
+    const max = this.opts.backoff?.maxMs ?? 5_000;
     let delay = initial;
     let mustList = true;
     while (!this.stopped) {
@@ -160,8 +165,9 @@ export class ResourceCache<T extends KubernetesObject> {
           continue;
         }
         this.opts.health?.failed(this.path, e);
-        await this.sleep(delay * (1 + Math.random() * 0.25));
-        delay = Math.min(delay * 1.6, max);
+        // the API server back for a sibling watch is back for this one too: no need to sleep on
+        const woken = await this.sleep(delay * (1 + Math.random() * 0.25), true);
+        delay = woken ? initial : Math.min(delay * 1.6, max);
       }
     }
     if (!this.hasSynced)
@@ -284,15 +290,19 @@ export class ResourceCache<T extends KubernetesObject> {
     this.notify('delete', o);
   }
 
-  private sleep(ms: number): Promise<void> {
-    if (this.stopped) return Promise.resolve();
+  /** Resolves after ms, or at once on stop(); with wakeable, also when a sibling watch recovers (true). */
+  private sleep(ms: number, wakeable = false): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
+      const end = (woken: boolean) => {
         clearTimeout(timer);
-        resolve();
-      }
-      this.interrupt = done;
+        this.interrupt = undefined;
+        this.wake = undefined;
+        resolve(woken);
+      };
+      const timer = setTimeout(() => end(false), ms);
+      this.interrupt = () => end(false);
+      if (wakeable) this.wake = () => end(true);
     });
   }
 }
