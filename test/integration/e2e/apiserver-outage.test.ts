@@ -61,7 +61,9 @@ test(`the API server away for ${OUTAGE_MS / 1000} s under churn: nothing exits, 
   const backAt = Date.now();
   const readyAt = await work.probe('after-outage', 'node2', a1, 60_000);
   expect(readyAt).toBeDefined();
-  console.log(`a pod created when the API server came back was ready and reachable in ${readyAt! - backAt} ms`);
+  console.log(
+    `a pod created when the API server came back was ready and reachable in ${readyAt! - backAt} ms`,
+  );
   expect(down()).toEqual([]);
 
   // a replica leads again: the Lease names one of the running controllers
@@ -81,10 +83,12 @@ test(`the API server away for ${OUTAGE_MS / 1000} s under churn: nothing exits, 
     for (const name of await work.podsWithRole(role)) await work.deletePod(name);
   await eventually(async () => {
     const s = await snapshotCluster(cluster, kc);
-    expect(s.pods.filter((p) => p.namespace === 'chaos').map((p) => p.name).sort()).toEqual([
-      'anchor-1',
-      'anchor-2',
-    ]);
+    expect(
+      s.pods
+        .filter((p) => p.namespace === 'chaos')
+        .map((p) => p.name)
+        .sort(),
+    ).toEqual(['anchor-1', 'anchor-2']);
     const f = judge(s);
     expect(f.duplicates).toEqual([]);
     expect(f.leaks).toEqual([]);
