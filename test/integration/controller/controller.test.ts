@@ -1,8 +1,12 @@
 // The controller end to end: the embedded API server, real NB/SB ovsdb-servers and a real ovn-northd.
 // After each scenario the northbound state read back with ovn-nbctl is what the objects ask for, and
 // northd has bound the ports (Port_Binding rows in southbound).
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeConfig } from '@kubernetes/client-node';
 import { describe, expect, test } from 'vitest';
+import { Controller } from '../../../src/controller/controller.ts';
 import { Ann } from '../../../src/controller/k8s/annotations.ts';
+import { TermEnded } from '../../../src/controller/kube.ts';
 import { eventually } from '../helpers.ts';
 import { crd, pod, useControllerStack } from './harness.ts';
 
@@ -285,5 +289,28 @@ describe('controller', () => {
     await s.core.deleteNamespacedPod({ namespace: 'ns2', name: 'g1' });
     await eventually(async () => expect(await getSubnet('green').catch(() => 'gone')).toBe('gone'), 15_000);
     expect(await nbctl('--bare', '--columns=name', 'find', 'Logical_Switch', 'name=green')).toBe('');
+  });
+
+  test('a leadership term that ends fences its controller: it writes nothing more, and the next term does the work', async () => {
+    const config = s.controller.deps.config;
+    const kc = new KubeConfig();
+    kc.loadFromString(s.api.kubeconfig);
+    await s.restart(async () => {
+      const term = new AbortController();
+      const old = await Controller.start({ kc, config, signal: term.signal });
+      await old.idle();
+      term.abort();
+      await expect(old.deps.kube.core.listNode()).rejects.toBeInstanceOf(TermEnded);
+      // a pod that arrives after the term: the old controller neither annotates it nor writes its port
+      await s.core.createNamespacedPod({ namespace: 'default', body: pod('after-term') });
+      await sleep(2_000);
+      const p = await getPod('after-term');
+      expect(p.metadata?.annotations?.[Ann.allocated]).toBeUndefined();
+      expect(
+        await nbctl('--bare', '--columns=name', 'find', 'Logical_Switch_Port', 'name=after-term.default'),
+      ).toBe('');
+      await old.stop();
+    });
+    expect((await annotated('after-term'))[Ann.ipAddress]).toMatch(/^10\.16\./);
   });
 });
