@@ -6,20 +6,11 @@ import type { Deps } from './deps.ts';
 import { condition } from './k8s/status.ts';
 import type { Condition, IpPool } from './k8s/types.ts';
 import type { Outcome } from './subnets.ts';
-import { unimplementedIpPoolFields } from './unimplemented.ts';
-import { patchStatusWithUnsupportedFields } from './unsupported-fields.ts';
+import { patchKubeovnStatus } from './unsupported-fields.ts';
 
 /** Every status write also names the spec's fields that have no effect here (unsupported-fields.ts). */
-async function patchPoolStatus(d: Deps, p: IpPool, fields: Record<string, unknown>, conditions: Condition[]) {
-  await patchStatusWithUnsupportedFields(
-    d.kube,
-    p,
-    unimplementedIpPoolFields(p.spec),
-    fields,
-    conditions,
-    (status) => d.kube.patchCrStatus('ippools', p.metadata!.name!, status),
-  );
-}
+const patchPoolStatus = (d: Deps, p: IpPool, fields: Record<string, unknown>, conditions: Condition[]) =>
+  patchKubeovnStatus(d.kube, 'ippools', p, fields, conditions);
 
 export async function reconcileIpPool(d: Deps, name: string): Promise<Outcome> {
   const p = d.ippools.get(name);

@@ -13,28 +13,14 @@ import {
   requireGateway,
   SubnetInvalid,
 } from './subnet-spec.ts';
-import { unimplementedSubnetFields } from './unimplemented.ts';
-import { patchStatusWithUnsupportedFields } from './unsupported-fields.ts';
+import { patchKubeovnStatus } from './unsupported-fields.ts';
 import { DEFAULT_VPC, routerOfVpc } from './vpcs.ts';
 
 export type Outcome = { requeueAfterMs: number } | undefined;
 
 /** Every status write also names the spec's fields that have no effect here (unsupported-fields.ts). */
-async function patchSubnetStatus(
-  d: Deps,
-  s: Subnet,
-  fields: Record<string, unknown>,
-  conditions: Condition[],
-) {
-  await patchStatusWithUnsupportedFields(
-    d.kube,
-    s,
-    unimplementedSubnetFields(s.spec),
-    fields,
-    conditions,
-    (status) => d.kube.patchCrStatus('subnets', s.metadata!.name!, status),
-  );
-}
+const patchSubnetStatus = (d: Deps, s: Subnet, fields: Record<string, unknown>, conditions: Condition[]) =>
+  patchKubeovnStatus(d.kube, 'subnets', s, fields, conditions);
 
 /** The router a subnet's switch hangs off: the default VPC's, or the custom VPC's of the same name. */
 export function routerOf(d: Deps, f: FormattedSubnet): string {

@@ -5,6 +5,11 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { condition, patchStatusIfChanged } from './k8s/status.ts';
 import type { Condition } from './k8s/types.ts';
 import type { Kube } from './kube.ts';
+import {
+  unimplementedIpPoolFields,
+  unimplementedSubnetFields,
+  unimplementedVpcFields,
+} from './unimplemented.ts';
 
 export const UNSUPPORTED_FIELDS = 'UnsupportedFields';
 export const FIELDS_NOT_IMPLEMENTED = 'FieldsNotImplemented';
@@ -54,4 +59,31 @@ export async function patchStatusWithUnsupportedFields(
   const announce = isNewUnsupportedSet(obj.status, paths);
   await patchStatusIfChanged(obj.status, fields, withUnsupportedFields(conditions, paths), write);
   if (announce) await kube.event(obj, 'Warning', UNSUPPORTED_FIELDS, unsupportedFieldsMessage(paths));
+}
+
+const UNIMPLEMENTED_BY_PLURAL = {
+  subnets: unimplementedSubnetFields,
+  vpcs: unimplementedVpcFields,
+  ippools: unimplementedIpPoolFields,
+} as const;
+
+/**
+ * The status write of a Subnet, Vpc or IPPool: `fields` and `conditions`, plus the UnsupportedFields
+ * condition its spec calls for, written only when something changes.
+ */
+export function patchKubeovnStatus(
+  kube: Pick<Kube, 'event' | 'patchCrStatus'>,
+  plural: keyof typeof UNIMPLEMENTED_BY_PLURAL,
+  obj: KubernetesObject & { spec?: unknown; status?: Status },
+  fields: Record<string, unknown>,
+  conditions: readonly Condition[],
+): Promise<void> {
+  return patchStatusWithUnsupportedFields(
+    kube,
+    obj,
+    UNIMPLEMENTED_BY_PLURAL[plural](obj.spec),
+    fields,
+    conditions,
+    (status) => kube.patchCrStatus(plural, obj.metadata!.name!, status),
+  );
 }

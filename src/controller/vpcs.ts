@@ -9,8 +9,7 @@ import type { Condition, Vpc } from './k8s/types.ts';
 import { owners, vpcRows } from './nb/topology.ts';
 import { peeringPortRows, policyRows, routeRows } from './nb/vpc-rows.ts';
 import type { Outcome } from './subnets.ts';
-import { unimplementedVpcFields } from './unimplemented.ts';
-import { patchStatusWithUnsupportedFields } from './unsupported-fields.ts';
+import { patchKubeovnStatus } from './unsupported-fields.ts';
 import { planVpc } from './vpc-spec.ts';
 
 export const DEFAULT_VPC = 'ovn-cluster';
@@ -21,16 +20,8 @@ export function routerOfVpc(d: Deps, vpc: string): string {
 }
 
 /** Every status write also names the spec's fields that have no effect here (unsupported-fields.ts). */
-async function patchVpcStatus(d: Deps, v: Vpc, fields: Record<string, unknown>, conditions: Condition[]) {
-  await patchStatusWithUnsupportedFields(
-    d.kube,
-    v,
-    unimplementedVpcFields(v.spec),
-    fields,
-    conditions,
-    (status) => d.kube.patchCrStatus('vpcs', v.metadata!.name!, status),
-  );
-}
+const patchVpcStatus = (d: Deps, v: Vpc, fields: Record<string, unknown>, conditions: Condition[]) =>
+  patchKubeovnStatus(d.kube, 'vpcs', v, fields, conditions);
 
 /** The default Vpc object exists in every cluster, as in Kube-OVN; it is created when missing. */
 export async function ensureDefaultVpc(d: Deps): Promise<void> {

@@ -15,6 +15,18 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** A kubeconfig for a plain-HTTP server on 127.0.0.1:port, which may not be listening yet. */
+export function kubeconfigForPort(port: number): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return kc;
+}
+
 export async function startTestServer(opts: ApiServerOptions = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'apiserver-test-'));
   const server = await startApiServer({ kubeconfigPath: join(dir, 'kubeconfig'), ...opts });

@@ -13,7 +13,7 @@ import { afterAll, afterEach, expect, test } from 'vitest';
 import { type ApiServer, startApiServer } from '../../src/apiserver/server.ts';
 import { ApiHealth } from '../../src/controller/k8s/api-health.ts';
 import { ResourceCache } from '../../src/controller/k8s/informer.ts';
-import { eventually } from './helpers.ts';
+import { eventually, kubeconfigForPort } from './helpers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'resource-cache-'));
 const stateFile = join(dir, 'state.json');
@@ -38,17 +38,6 @@ async function serve(port: number): Promise<ApiServer> {
   return server;
 }
 
-function kubeconfigFor(port: number): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: 'u', token: 't' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
-  });
-  return kc;
-}
-
 function configMaps(kc: KubeConfig, changes: string[], health?: ApiHealth) {
   const core = kc.makeApiClient(CoreV1Api);
   const cache = new ResourceCache<V1ConfigMap>(
@@ -66,7 +55,7 @@ const cm = (name: string, data = 'v'): V1ConfigMap => ({ metadata: { name }, dat
 
 test('start() waits for a first list that succeeds; an API server that is not there yet is waited for', async () => {
   const port = await freePort();
-  const kc = kubeconfigFor(port);
+  const kc = kubeconfigForPort(port);
   const { cache } = configMaps(kc, []);
   const started = cache.start();
   await sleep(500);
@@ -81,7 +70,7 @@ test('start() waits for a first list that succeeds; an API server that is not th
 test('an API server restart: the cache re-lists, and reports what was added, changed and deleted meanwhile', async () => {
   const port = await freePort();
   let server = await serve(port);
-  const kc = kubeconfigFor(port);
+  const kc = kubeconfigForPort(port);
   const changes: string[] = [];
   const health = new ApiHealth();
   const recovered: string[] = [];
@@ -133,7 +122,7 @@ test('an API server restart: the cache re-lists, and reports what was added, cha
 
 test('watches of one process share their recovery: one that reaches the API server wakes the others from their backoff', async () => {
   const port = await freePort();
-  const kc = kubeconfigFor(port);
+  const kc = kubeconfigForPort(port);
   const core = kc.makeApiClient(CoreV1Api);
   const health = new ApiHealth();
   const list = () => core.listConfigMapForAllNamespaces();
@@ -161,7 +150,7 @@ test('watches of one process share their recovery: one that reaches the API serv
 });
 
 test('stop() before the first list ends the retries and rejects start()', async () => {
-  const kc = kubeconfigFor(await freePort());
+  const kc = kubeconfigForPort(await freePort());
   const { cache } = configMaps(kc, []);
   const started = cache.start();
   await sleep(200);

@@ -69,6 +69,14 @@ async function kill(child: ResultPromise, signal: NodeJS.Signals = 'SIGKILL'): P
   if (child.pid) await waitGone(child.pid, 5_000);
 }
 
+/** Whom the controllers' Lease names (`<host>-<pid>-<random>`). */
+async function leaseHolder(): Promise<string | undefined> {
+  const lease = await kc
+    .makeApiClient(CoordinationV1Api)
+    .readNamespacedLease({ namespace: 'kube-system', name: 'ovnk-controller' });
+  return lease.spec?.holderIdentity;
+}
+
 function pod(name: string): V1Pod {
   return {
     metadata: { name, namespace: 'default' },
@@ -181,12 +189,7 @@ describe('controller process', () => {
   test('two replicas: only the Lease holder writes; a frozen leader is replaced after the lease, stands by, and leads again in-process', async () => {
     const election = ['--lease-duration=2', '--renew-deadline-ms=1500', '--retry-period-ms=300'];
     const a = controller(election);
-    await eventually(async () => {
-      const lease = await kc
-        .makeApiClient(CoordinationV1Api)
-        .readNamespacedLease({ namespace: 'kube-system', name: 'ovnk-controller' });
-      expect(lease.spec?.holderIdentity).toContain(`-${a.pid}-`);
-    }, 20_000);
+    await eventually(async () => expect(await leaseHolder()).toContain(`-${a.pid}-`), 20_000);
     const b = controller(election);
     await core.createNamespacedPod({ namespace: 'default', body: pod('le1') });
     await eventually(
@@ -210,10 +213,7 @@ describe('controller process', () => {
       handledAt = Date.now();
     }, 30_000);
     expect(handledAt - frozenAt).toBeGreaterThanOrEqual(2_000);
-    const lease = await kc
-      .makeApiClient(CoordinationV1Api)
-      .readNamespacedLease({ namespace: 'kube-system', name: 'ovnk-controller' });
-    expect(lease.spec?.holderIdentity).toContain(`-${b.pid}-`);
+    expect(await leaseHolder()).toContain(`-${b.pid}-`);
     // the old leader, resumed, finds it lost the Lease: it stops its controller and stands by (no exit)
     let aLog = '';
     a.stdout?.on('data', (d: Buffer) => (aLog += d.toString()));
@@ -222,12 +222,7 @@ describe('controller process', () => {
     expect(isAlive(a.pid!)).toBe(true);
     // once b is gone, a takes the Lease again and its new term does the work: the normal start path
     await kill(b, 'SIGTERM');
-    await eventually(async () => {
-      const l = await kc
-        .makeApiClient(CoordinationV1Api)
-        .readNamespacedLease({ namespace: 'kube-system', name: 'ovnk-controller' });
-      expect(l.spec?.holderIdentity).toContain(`-${a.pid}-`);
-    }, 20_000);
+    await eventually(async () => expect(await leaseHolder()).toContain(`-${a.pid}-`), 20_000);
     await core.createNamespacedPod({ namespace: 'default', body: pod('le3') });
     await eventually(async () => {
       const p = await core.readNamespacedPod({ namespace: 'default', name: 'le3' });
