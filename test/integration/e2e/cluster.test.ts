@@ -52,11 +52,13 @@ const ovsVsctl = (node: string, ...args: string[]) => {
   return c.vsctl(...args);
 };
 
-/** a1, a2 (node1), b1 (node2), c2 (blue, node2): made by the first test, used by the later ones. */
-let pods: V1Pod[] = [];
-
-describe('pods on a real multi-node stack', () => {
-  test('pods on the same node and on different nodes, in one subnet and across subnets, reach each other; nodes reach pods through ovn0 and pods reach nodes', async () => {
+/**
+ * a1, a2 (node1), b1 (node2), c2 (namespace blue, bound to the blue Subnet, node2), made once for the file
+ * by whichever test needs them first and running by then: no test depends on another having passed.
+ */
+let made: Promise<V1Pod[]> | undefined;
+function basePods(): Promise<V1Pod[]> {
+  made ??= (async () => {
     await cluster.lab.nbctl('--wait=sb', 'sync');
     await core.createNamespacedPod({ namespace: 'default', body: pod('a1', 'node1') });
     await core.createNamespacedPod({ namespace: 'default', body: pod('a2', 'node1') });
@@ -79,7 +81,14 @@ describe('pods on a real multi-node stack', () => {
       expect(ns.metadata?.annotations?.['ovn.kubernetes.io/logical_switch']).toBe('blue');
     });
     await core.createNamespacedPod({ namespace: 'blue', body: pod('c2', 'node2', {}, 'blue') });
-    pods = [await running('a1'), await running('a2'), await running('b1'), await running('c2', 'blue')];
+    return [await running('a1'), await running('a2'), await running('b1'), await running('c2', 'blue')];
+  })();
+  return made;
+}
+
+describe('pods on a real multi-node stack', () => {
+  test('pods on the same node and on different nodes, in one subnet and across subnets, reach each other; nodes reach pods through ovn0 and pods reach nodes', async () => {
+    const pods = await basePods();
     const mtu = async (p: V1Pod) =>
       JSON.parse((await inPod(p, 'ip', ['-j', 'link', 'show', 'dev', 'eth0'])).stdout)[0].mtu;
     expect([await mtu(pods[0]!), await mtu(pods[3]!)]).toEqual([1400, 1300]);
@@ -106,6 +115,7 @@ describe('pods on a real multi-node stack', () => {
   });
 
   test('a pod with ip_address and mac_address annotations gets exactly those, in the pod and in the result', async () => {
+    const pods = await basePods();
     await core.createNamespacedPod({
       namespace: 'default',
       body: pod('fixed', 'node2', {
@@ -127,6 +137,7 @@ describe('pods on a real multi-node stack', () => {
   });
 
   test('a pod that takes another address cannot send (port security); with port security off it could', async () => {
+    const pods = await basePods();
     await core.createNamespacedPod({ namespace: 'default', body: pod('spoofer', 'node1') });
     await core.createNamespacedPod({
       namespace: 'default',
@@ -149,7 +160,7 @@ describe('pods on a real multi-node stack', () => {
   test("a pod cannot send with another pod's IP or with another pod's MAC: the receiver sees none of it", async () => {
     await core.createNamespacedPod({ namespace: 'default', body: pod('thief', 'node1') });
     const thief = await running('thief');
-    const [a1, , b1] = pods as [V1Pod, V1Pod, V1Pod];
+    const [a1, , b1] = (await basePods()) as [V1Pod, V1Pod, V1Pod];
     const macOf = (p: V1Pod) => p.metadata!.annotations!['ovn.kubernetes.io/mac_address']!;
     const own = { ip: thief.status!.podIP!, mac: macOf(thief) };
     const target = b1.status!.podIP!;
@@ -221,6 +232,7 @@ describe('pods on a real multi-node stack', () => {
   });
 
   test('a daemon killed and restarted does not disturb running pods; new pods work after it', async () => {
+    const pods = await basePods();
     const [a1, b1] = [pods[0]!, pods[2]!];
     const pinger = execa(
       'ip',
@@ -239,6 +251,7 @@ describe('pods on a real multi-node stack', () => {
   });
 
   test('after ovs-vswitchd is killed and restarted, pods and the node gateway regain connectivity', async () => {
+    const pods = await basePods();
     const chassis = cluster.lab.chassis[1]!; // node2
     const pid = chassis.pids()[1]!; // controller, vswitchd, ovsdb
     expect(isAlive(pid)).toBe(true);
@@ -372,6 +385,7 @@ describe('CNI commands against the real daemon', () => {
   });
 
   test('GC removes the attachments the runtime no longer lists, and only those; STATUS is ready; DEL repeats', async () => {
+    const pods = await basePods();
     await core.createNamespacedPod({ namespace: 'default', body: pod('gc-me', 'node1') });
     await running('gc-me');
     const all = sandboxes();
@@ -441,6 +455,7 @@ describe('kubectl ko', () => {
   }
 
   test('nbctl views, diagnose, trace of a pod to another pod, status of the databases', async () => {
+    const pods = await basePods();
     const ls = await ko('nbctl', 'ls-list');
     expect(ls.stdout).toBe(await cluster.lab.nbctl('ls-list'));
     const diag = await ko('diagnose');
