@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs everything the project needs on a fresh Debian 12 machine of this kind, idempotently:
-# OVS/OVN and the network tools, containerd with the stock CNI plugins and gcc for the pause image (apt),
+# OVS/OVN and the network tools (tcpdump for the VLAN fabric tests), containerd with the stock CNI plugins and gcc for the pause image (apt),
 # and the npm packages. Fast when everything is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DEBS=(openvswitch-switch ovn-central ovn-host iputils-ping ethtool iproute2 netcat-openbsd
-  containerd containernetworking-plugins iputils-arping gcc libc6-dev iperf3 nftables)
+  containerd containernetworking-plugins iputils-arping gcc libc6-dev iperf3 nftables tcpdump)
 missing=()
 for p in "${DEBS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

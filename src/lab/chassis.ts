@@ -100,8 +100,8 @@ export class Chassis {
       );
     }
     // Userspace tunnels route by OVS's own table: the underlay address must sit on an OVS bridge, with the
-    // NIC (eth1, the underlay veth) as its port.
-    const mac = (await this.exec('cat', ['/sys/class/net/eth1/address'])).trim();
+    // NIC (eth0, the management network's veth) as its port.
+    const mac = (await this.exec('cat', ['/sys/class/net/eth0/address'])).trim();
     await this.vsctl(
       '--may-exist',
       'add-br',
@@ -116,7 +116,7 @@ export class Chassis {
       '--may-exist',
       'add-port',
       'br-phy',
-      'eth1',
+      'eth0',
     );
     await this.exec('ip', ['addr', 'replace', `${underlayIp}/${underlayPrefix}`, 'dev', 'br-phy']);
     await this.exec('ip', ['link', 'set', 'br-phy', 'up']);

@@ -4,6 +4,8 @@
 //   status                                   what runs
 //   kubeconfig                               the kubeconfig path of the newest cluster (for kubectl)
 //   exec <namespace>/<pod> -- <command...>   run a command in a pod's network namespace
+//   host add NAME --vlan ID --ip CIDR [--gw IP] [--router] | host exec NAME -- CMD | host del NAME
+//                                            hosts on the VLAN fabric the nodes' eth1 are trunks of
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -11,7 +13,15 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { execa } from 'execa';
 import { Cluster, type ClusterManifest, readClusterManifest } from './cluster.ts';
 import { endpoints, formatMatrix, measure } from './connectivity.ts';
-import { labNetns, labProcesses, labRoot, teardownLabDir } from './lab.ts';
+import {
+  addFabricHost,
+  fabricHostNetns,
+  labNetns,
+  labProcesses,
+  labRoot,
+  removeFabricHost,
+  teardownLabDir,
+} from './lab.ts';
 import { podNetnsName } from './pod-sandboxes.ts';
 
 const repoRoot = join(import.meta.dirname, '../..');
@@ -166,6 +176,53 @@ async function exec(argv: string[]): Promise<void> {
   process.exitCode = r.exitCode ?? 1;
 }
 
+/**
+ * host add NAME --vlan ID --ip CIDR [--gw IP] [--router] | host exec NAME -- CMD... | host del NAME: hosts
+ * of the newest cluster's VLAN fabric, each an access port of one VLAN (src/lab/fabric.ts).
+ */
+async function host(argv: string[]): Promise<void> {
+  const [sub, name, ...more] = argv;
+  const usage =
+    'usage: host add NAME --vlan ID --ip CIDR [--gw IP] [--router] | host exec NAME -- CMD... | host del NAME';
+  if (!name) throw new Error(usage);
+  const dir = newest().dir;
+  if (sub === 'add') {
+    const { values } = parseArgs({
+      args: more,
+      options: {
+        vlan: { type: 'string' },
+        ip: { type: 'string' },
+        gw: { type: 'string' },
+        router: { type: 'boolean', default: false },
+      },
+    });
+    if (values.vlan === undefined || !/^\d+$/.test(values.vlan) || !values.ip?.includes('/'))
+      throw new Error(usage);
+    const h = await addFabricHost(dir, {
+      name,
+      vlan: Number(values.vlan),
+      cidr: values.ip,
+      gateway: values.gw,
+      router: values.router,
+    });
+    console.log(
+      `host ${name}: ${h.cidr} on VLAN ${h.vlan}${h.router ? ', forwarding' : ''} (netns ${h.netns})`,
+    );
+  } else if (sub === 'exec') {
+    const sep = more.indexOf('--');
+    const cmd = sep >= 0 ? more.slice(sep + 1) : more;
+    const netns = fabricHostNetns(dir, name);
+    if (!netns) throw new Error(`no host ${name}`);
+    if (cmd.length === 0) throw new Error(usage);
+    const r = await execa('ip', ['netns', 'exec', netns, ...cmd], { stdio: 'inherit', reject: false });
+    process.exitCode = r.exitCode ?? 1;
+  } else if (sub === 'del') {
+    if (!fabricHostNetns(dir, name)) throw new Error(`no host ${name}`);
+    await removeFabricHost(dir, name);
+    console.log(`host ${name} removed`);
+  } else throw new Error(usage);
+}
+
 const [cmd, ...rest] = process.argv.slice(2);
 try {
   switch (cmd) {
@@ -184,9 +241,12 @@ try {
     case 'exec':
       await exec(rest);
       break;
+    case 'host':
+      await host(rest);
+      break;
     default:
       console.error(
-        'usage: npm run lab -- up [--nodes N] | down [<dir>] | status | kubeconfig | exec <ns>/<pod> -- <cmd>',
+        'usage: npm run lab -- up [--nodes N] | down [<dir>] | status | kubeconfig | exec <ns>/<pod> -- <cmd> | host add|exec|del ...',
       );
       process.exitCode = 2;
   }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Central } from './central.ts';
 import { Chassis } from './chassis.ts';
 import { atExit } from './exit-cleanup.ts';
+import { Fabric, type FabricHost } from './fabric.ts';
 import { addNetns, delNetns, listNetns } from './netns.ts';
 import { isAlive, run, terminate, waitReaped } from './proc.ts';
 
@@ -66,7 +67,11 @@ export class Lab {
     const nsPrefix = `ovnk-${id}`;
     const manifest: LabManifest = {
       id,
-      netns: [`${nsPrefix}-ul`, ...Array.from({ length: nodes }, (_, i) => `${nsPrefix}-n${i + 1}`)],
+      netns: [
+        `${nsPrefix}-ul`,
+        ...(nodes > 0 ? [`${nsPrefix}-fab`] : []),
+        ...Array.from({ length: nodes }, (_, i) => `${nsPrefix}-n${i + 1}`),
+      ],
     };
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'lab.json'), JSON.stringify(manifest));
@@ -90,9 +95,16 @@ export class Lab {
     }
   }
 
+  /** The VLAN switch every node's eth1 is a trunk port of (fabric.ts); hosts are added with addHost(). */
+  get fabric(): Fabric {
+    return new Fabric(join(this.dir, 'fabric'), `ovnk-${this.id}-fab`);
+  }
+
   private async addNodes(n: number, encap: 'geneve' | 'vxlan'): Promise<void> {
     const ul = this.underlayNs;
     await addNetns(ul);
+    await addNetns(this.fabric.netns);
+    await this.fabric.start();
     await run('ip', ['-n', ul, 'link', 'add', 'ul', 'type', 'bridge']);
     await run('ip', ['-n', ul, 'link', 'set', 'ul', 'up']);
     for (let k = 1; k <= n; k++) {
@@ -107,6 +119,7 @@ export class Lab {
       });
       const ns = chassis.cfg.netns;
       await addNetns(ns);
+      // eth0: the management network, which also carries the geneve tunnels
       await run('ip', [
         '-n',
         ul,
@@ -117,13 +130,15 @@ export class Lab {
         'veth',
         'peer',
         'name',
-        'eth1',
+        'eth0',
         'netns',
         ns,
       ]);
       await run('ip', ['-n', ul, 'link', 'set', `ul${k}`, 'master', 'ul', 'up']);
-      await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.eth1.disable_ipv6=1']);
-      await run('ip', ['-n', ns, 'link', 'set', 'eth1', 'up']);
+      await run('ip', ['netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv6.conf.eth0.disable_ipv6=1']);
+      await run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+      // eth1: a trunk into the VLAN fabric, for underlay networks
+      await this.fabric.addNode(ns, k);
       this.chassis.push(chassis);
     }
     await Promise.all(this.chassis.map((c) => c.start()));
@@ -148,15 +163,12 @@ export class Lab {
    * that every teardown path removes it.
    */
   async addNetns(suffix: string): Promise<string> {
-    const name = `ovnk-${this.id}-${suffix}`;
-    const file = join(this.dir, 'lab.json');
-    const m = JSON.parse(readFileSync(file, 'utf8')) as LabManifest;
-    if (!m.netns.includes(name)) {
-      m.netns.push(name);
-      writeFileSync(file, JSON.stringify(m));
-    }
-    await addNetns(name);
-    return name;
+    return addLabNetns(this.dir, suffix);
+  }
+
+  /** A host on the VLAN fabric (a server, router or VM of the physical network): see fabric.ts. */
+  async addHost(h: Omit<FabricHost, 'netns'>): Promise<FabricHost> {
+    return addFabricHost(this.dir, h);
   }
 
   private external: ExternalNet | undefined;
@@ -212,6 +224,59 @@ export class Lab {
     await this.central.stop().catch(() => undefined);
     await teardownLabDir(this.dir, pids);
   }
+}
+
+/** A namespace of the lab in `dir`, recorded in its manifest before it is made; returns its name. */
+export async function addLabNetns(dir: string, suffix: string): Promise<string> {
+  const file = join(dir, 'lab.json');
+  const m = JSON.parse(readFileSync(file, 'utf8')) as LabManifest;
+  const name = `ovnk-${m.id}-${suffix}`;
+  if (!m.netns.includes(name)) {
+    m.netns.push(name);
+    writeFileSync(file, JSON.stringify(m));
+  }
+  await addNetns(name);
+  return name;
+}
+
+/** Host names: short, so that `ovnk-<id>-h-<name>` and the switch's port name stay valid. */
+const HOST_NAME = /^[a-z][a-z0-9-]{0,10}$/;
+
+/** The fabric of the lab in `dir`. */
+export function labFabric(dir: string): Fabric {
+  const m = JSON.parse(readFileSync(join(dir, 'lab.json'), 'utf8')) as LabManifest;
+  return new Fabric(join(dir, 'fabric'), `ovnk-${m.id}-fab`);
+}
+
+/** Adds a host to the fabric of the lab in `dir` (from any process: `npm run lab -- host add`). */
+export async function addFabricHost(dir: string, h: Omit<FabricHost, 'netns'>): Promise<FabricHost> {
+  if (!HOST_NAME.test(h.name))
+    throw new Error(`host name ${JSON.stringify(h.name)}: [a-z][a-z0-9-], 1 to 11`);
+  const fabric = labFabric(dir);
+  if (!listNetns().includes(fabric.netns)) throw new Error('this lab has no VLAN fabric (it has no nodes)');
+  const netns = `${fabric.netns.slice(0, -'fab'.length)}h-${h.name}`;
+  if (listNetns().includes(netns)) throw new Error(`host ${h.name} exists already`);
+  const host: FabricHost = { ...h, netns: await addLabNetns(dir, `h-${h.name}`) };
+  try {
+    await fabric.addHost(host);
+  } catch (e) {
+    await removeFabricHost(dir, h.name);
+    throw e;
+  }
+  return host;
+}
+
+/** Removes a host from the fabric of the lab in `dir`: its port and its namespace. */
+export async function removeFabricHost(dir: string, name: string): Promise<void> {
+  const fabric = labFabric(dir);
+  await fabric.delHost(name);
+  await delNetns(`${fabric.netns.slice(0, -'fab'.length)}h-${name}`);
+}
+
+/** The namespace of a fabric host of the lab in `dir`, if it exists. */
+export function fabricHostNetns(dir: string, name: string): string | undefined {
+  const ns = `${labFabric(dir).netns.slice(0, -'fab'.length)}h-${name}`;
+  return listNetns().includes(ns) ? ns : undefined;
 }
 
 /** Every pidfile under dir (recursively). */

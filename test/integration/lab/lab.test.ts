@@ -1,8 +1,10 @@
 // The lab environment itself: real daemons in their own namespaces, tunnels between nodes, a Raft cluster
 // whose leader can be found and killed, and a teardown that leaves nothing behind.
 import { existsSync } from 'node:fs';
+import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
-import { Lab, labProcesses } from '../../../src/lab/lab.ts';
+import { NODE_FABRIC_NET } from '../../../src/lab/fabric.ts';
+import { Lab, labProcesses, removeFabricHost } from '../../../src/lab/lab.ts';
 import { processesMentioning } from '../../../src/lab/leaks.ts';
 import { listNetns } from '../../../src/lab/netns.ts';
 import { run } from '../../../src/lab/proc.ts';
@@ -32,7 +34,8 @@ describe('lab', () => {
       const nsOfDaemon = await run('ip', ['netns', 'identify', String(vswitchd)]);
       expect(nsOfDaemon.trim()).toBe(lab.node('node1').cfg.netns);
       pids = labProcesses(lab.dir);
-      expect(pids.length).toBe(9); // NB, SB, northd; per node ovsdb-server, ovs-vswitchd, ovn-controller
+      // NB, SB, northd; the VLAN fabric's ovsdb-server and ovs-vswitchd; per node its three
+      expect(pids.length).toBe(11);
     } finally {
       await lab.stop();
     }
@@ -41,6 +44,36 @@ describe('lab', () => {
     expect(listNetns().filter((n) => n.startsWith(`ovnk-${lab.id}-`))).toEqual([]);
     expect(processesMentioning(lab.dir)).toEqual([]);
     expect(existsSync(lab.dir)).toBe(false);
+  });
+
+  test('the VLAN fabric: nodes reach each other on eth1; hosts reach their own VLAN only', async () => {
+    const lab = await Lab.start({ nodes: 2, northd: false });
+    try {
+      // eth1, untagged, apart from the management network on eth0
+      await lab.node('node1').exec('ping', ['-c1', '-W2', `${NODE_FABRIC_NET}.2`]);
+      const a = await lab.addHost({ name: 'a', vlan: 10, cidr: '172.16.3.11/24', router: false });
+      const b = await lab.addHost({ name: 'b', vlan: 10, cidr: '172.16.3.12/24', router: false });
+      await lab.addHost({ name: 'c', vlan: 20, cidr: '172.16.3.13/24', router: false });
+      const ping = (netns: string, ip: string) =>
+        execa('ip', ['netns', 'exec', netns, 'ping', '-c1', '-W1', ip], { reject: false });
+      expect((await ping(a.netns, '172.16.3.12')).exitCode).toBe(0);
+      expect((await ping(b.netns, '172.16.3.11')).exitCode).toBe(0);
+      // same subnet, other VLAN: the switch keeps them apart
+      expect((await ping(a.netns, '172.16.3.13')).exitCode).not.toBe(0);
+      await removeFabricHost(lab.dir, 'b');
+      expect(listNetns()).not.toContain(b.netns);
+      expect((await ping(a.netns, '172.16.3.12')).exitCode).not.toBe(0);
+      await expect(
+        lab.addHost({ name: 'a', vlan: 10, cidr: '172.16.3.14/24', router: false }),
+      ).rejects.toThrow(/exists already/);
+      await expect(
+        lab.addHost({ name: 'x', vlan: 4095, cidr: '172.16.3.15/24', router: false }),
+      ).rejects.toThrow(/vlan/);
+      expect(listNetns()).not.toContain(`ovnk-${lab.id}-h-x`);
+    } finally {
+      await lab.stop();
+    }
+    expect(listNetns().filter((n) => n.startsWith(`ovnk-${lab.id}-`))).toEqual([]);
   });
 
   test('a clustered NB: one leader; killing it elects another', async () => {
@@ -67,13 +100,13 @@ describe('lab', () => {
     ).trim();
     let pids: number[] = [];
     try {
-      expect(await run('scripts/ovnlab', ['status', dir])).toMatch(/6 daemons/);
+      expect(await run('scripts/ovnlab', ['status', dir])).toMatch(/8 daemons/);
       pids = labProcesses(dir);
     } finally {
       await run('scripts/ovnlab', ['down', dir]);
     }
     expect(existsSync(dir)).toBe(false);
-    expect(pids.length).toBe(6);
+    expect(pids.length).toBe(8);
     expect(pids.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
   });
 });
