@@ -43,6 +43,9 @@ export function addressAnnotations(a: Allocation, f: FormattedSubnet): Record<st
     [Ann.cidr]: f.cidrBlock,
     [Ann.gateway]: f.gateway,
     [Ann.logicalSwitch]: a.subnet,
+    ...(f.underlay
+      ? { [Ann.vlanId]: String(f.underlay.vlanId), [Ann.providerNetwork]: f.underlay.provider }
+      : {}),
   };
 }
 

@@ -36,7 +36,9 @@ import {
   type IpPool,
   KUBEOVN_GROUP,
   KUBEOVN_VERSION,
+  type ProviderNetwork,
   type Subnet,
+  type Vlan,
   type Vpc,
 } from './k8s/types.ts';
 import { KeyedLock } from './keyed-lock.ts';
@@ -48,6 +50,7 @@ import { NbWriter } from './nb/writer.ts';
 import { NetworkPolicies } from './network-policies.ts';
 import { reconcileNode } from './nodes.ts';
 import { podOwnerKey, reconcilePod } from './pods.ts';
+import { reconcileProviderNetwork, reconcileVlan } from './provider-networks.ts';
 import { WorkQueue } from './queue.ts';
 import { reconcileServices, SERVICES_KEY, type ServiceCaches } from './services.ts';
 import { reconcileStatefulSet } from './statefulsets.ts';
@@ -144,9 +147,11 @@ export class Controller {
     nbClient.on('connected', () => metrics.nbReconnects.inc());
     // queue hooks are bound once the queues exist; events before that are covered by the full enqueue
     const hooks: Record<
-      'subnet' | 'pod' | 'node' | 'namespace' | 'ippool' | 'vpc' | 'sts' | 'vm' | 'vmim',
+      'subnet' | 'pod' | 'node' | 'namespace' | 'ippool' | 'vpc' | 'sts' | 'vm' | 'vmim' | 'pn' | 'vlan',
       (key: string) => void
     > = {
+      pn() {},
+      vlan() {},
       sts() {},
       vm() {},
       vmim() {},
@@ -202,6 +207,13 @@ export class Controller {
       vpcs: cache<Vpc>(crPath('vpcs'), listCr<Vpc>('vpcs'), (k) => hooks.vpc(k), {
         quietStatus: true,
       }),
+      providerNetworks: cache<ProviderNetwork>(
+        crPath('provider-networks'),
+        listCr<ProviderNetwork>('provider-networks'),
+        (k) => hooks.pn(k),
+        { quietStatus: true },
+      ),
+      vlans: cache<Vlan>(crPath('vlans'), listCr<Vlan>('vlans'), (k) => hooks.vlan(k), { quietStatus: true }),
       statefulsets: cache<V1StatefulSet>(
         '/apis/apps/v1/statefulsets',
         () => apps.listStatefulSetForAllNamespaces(),
@@ -264,6 +276,8 @@ export class Controller {
       deps.ips.start(),
       deps.ippools.start(),
       deps.vpcs.start(),
+      deps.providerNetworks.start(),
+      deps.vlans.start(),
       deps.statefulsets.start(),
       ...(deps.kubevirt ? [deps.vms.start(), deps.vmis.start(), deps.vmims.start()] : []),
       ...(serviceCaches ? [serviceCaches.services.start(), serviceCaches.slices.start()] : []),
@@ -427,6 +441,29 @@ export class Controller {
       reconcile: () => reconcileServices(deps, serviceCaches),
     });
     c.queues.push(subnetQ, ippoolQ, podQ, nodeQ, vmQ, stsQ, subnetStatusQ, namespaceQ, vpcQ);
+    // underlay: ProviderNetwork and Vlan status (few objects: any change looks at them all)
+    const pnQ = new WorkQueue({
+      metrics: metrics.queue('provider-networks'),
+      ...workers,
+      workers: 1,
+      onDropped,
+      reconcile: (k) => reconcileProviderNetwork(deps, k),
+    });
+    const vlanQ = new WorkQueue({
+      metrics: metrics.queue('vlans'),
+      ...workers,
+      workers: 1,
+      onDropped,
+      reconcile: (k) => reconcileVlan(deps, k),
+    });
+    c.queues.push(pnQ, vlanQ);
+    const allUnderlay = () => {
+      for (const p of deps.providerNetworks.list()) pnQ.add(p.metadata!.name!);
+      for (const v of deps.vlans.list()) vlanQ.add(v.metadata!.name!);
+    };
+    const underlaySubnets = () => {
+      for (const s of deps.subnets.list()) if (s.spec.vlan) subnetQ.add(s.metadata!.name!);
+    };
     c.queues.push(servicesQ);
     // a key per subnet (centralized egress, gateway status) and per subnet and node (distributed egress)
     const egressIndex = new EgressIndex();
@@ -464,7 +501,20 @@ export class Controller {
       namespaceQ.add(k);
       netpols.namespaceChanged(k);
     };
-    hooks.subnet = (k) => subnetQ.add(k);
+    hooks.subnet = (k) => {
+      subnetQ.add(k);
+      // a Vlan lists its subnets
+      for (const v of deps.vlans.list()) vlanQ.add(v.metadata!.name!);
+    };
+    hooks.pn = (k) => {
+      pnQ.add(k);
+      for (const v of deps.vlans.list()) vlanQ.add(v.metadata!.name!);
+      underlaySubnets();
+    };
+    hooks.vlan = () => {
+      allUnderlay();
+      underlaySubnets();
+    };
     hooks.pod = (k) => {
       podQ.add(k);
       netpols.podChanged(k);
@@ -473,6 +523,10 @@ export class Controller {
     hooks.node = (k) => {
       nodeQ.add(k);
       nodeEgress(k);
+      // a node's labels say whether its provider networks are ready; its addresses are the management
+      // network underlay subnets must stay out of
+      for (const p of deps.providerNetworks.list()) pnQ.add(p.metadata!.name!);
+      underlaySubnets();
     };
     hooks.ippool = (k) => ippoolQ.add(k);
     hooks.sts = (k) => stsQ.add(k);
@@ -492,6 +546,7 @@ export class Controller {
 
     for (const s of deps.subnets.list()) subnetQ.add(s.metadata!.name!);
     for (const p of deps.ippools.list()) ippoolQ.add(p.metadata!.name!);
+    allUnderlay();
     allVpcs();
     for (const n of deps.nodes.list()) nodeQ.add(n.metadata!.name!);
     servicesQ.add(SERVICES_KEY);
@@ -624,6 +679,8 @@ export class Controller {
       d.ips.stop(),
       d.ippools.stop(),
       d.vpcs.stop(),
+      d.providerNetworks.stop(),
+      d.vlans.stop(),
       d.statefulsets.stop(),
       d.vms.stop(),
       d.vmis.stop(),

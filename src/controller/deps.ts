@@ -4,7 +4,7 @@ import type { KubernetesObject, V1Namespace, V1Node, V1Pod, V1StatefulSet } from
 import type { Ipam } from '../ipam/index.ts';
 import type { Config } from './config.ts';
 import type { ResourceCache } from './k8s/informer.ts';
-import type { IpCr, IpPool, Subnet, Vpc } from './k8s/types.ts';
+import type { IpCr, IpPool, ProviderNetwork, Subnet, Vlan, Vpc } from './k8s/types.ts';
 import type { KeyedLock } from './keyed-lock.ts';
 import type { Kube } from './kube.ts';
 import type { ControllerMetrics } from './metrics.ts';
@@ -32,6 +32,8 @@ export interface Deps {
   ips: ResourceCache<IpCr>;
   ippools: ResourceCache<IpPool>;
   vpcs: ResourceCache<Vpc>;
+  providerNetworks: ResourceCache<ProviderNetwork>;
+  vlans: ResourceCache<Vlan>;
   statefulsets: ResourceCache<V1StatefulSet>;
   /** Whether the cluster serves KubeVirt's API (checked at start); without it the caches below stay empty. */
   kubevirt: boolean;

@@ -261,11 +261,15 @@ function setAdd(m: Map<string, Set<string>>, key: string, value: string): void {
   m.set(key, set);
 }
 
-/** Whether a subnet's egress is routed here at all: a valid default-VPC subnet, not join, not deleting. */
+/**
+ * Whether a subnet's egress is routed here at all: a valid default-VPC subnet, not join, not deleting, and
+ * not an underlay subnet unless its gateway is logical (otherwise its pods leave by the physical gateway).
+ */
 function eligible(d: Deps, name: string): Subnet | undefined {
   const f = d.valid.get(name);
   const s = d.subnets.get(name);
   if (!f || !s || f.vpc !== DEFAULT_VPC || name === d.config.joinSubnet.name) return undefined;
+  if (f.underlay && !s.spec.logicalGateway) return undefined;
   return s.metadata?.deletionTimestamp ? undefined : s;
 }
 

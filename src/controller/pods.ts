@@ -228,7 +228,8 @@ async function addressPod(
 
   const changes = annotationChanges(ann, {
     ...addressAnnotations(alloc, f),
-    [Ann.logicalRouter]: routerOf(d, f),
+    // an underlay subnet whose gateway is physical hangs off no router
+    [Ann.logicalRouter]: !f.underlay || f.underlay.routed ? routerOf(d, f) : null,
     ...(who.vm ? { [Ann.virtualMachine]: who.vm } : {}),
     ...extra?.annotations,
     [Ann.routed]: 'true',

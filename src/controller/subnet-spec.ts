@@ -15,6 +15,19 @@ export interface FormattedSubnet {
   gatewayCidrs: string[];
   excludeIps: string[];
   protocol: string;
+  /** Set for an underlay subnet (spec.vlan) once its Vlan and ProviderNetwork check out. */
+  underlay?: UnderlayInfo;
+}
+
+export interface UnderlayInfo {
+  vlan: string;
+  vlanId: number;
+  /** The ProviderNetwork: OVN's network_name. */
+  provider: string;
+  /** Whether the switch hangs off the VPC router (logicalGateway or u2oInterconnection). */
+  routed: boolean;
+  /** u2oInterconnection's address on the switch, the pods' next hop (one per family). */
+  u2oIps?: string[];
 }
 
 export class SubnetInvalid extends Error {

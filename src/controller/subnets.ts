@@ -13,6 +13,7 @@ import {
   requireGateway,
   SubnetInvalid,
 } from './subnet-spec.ts';
+import { checkUnderlay, nodeAddresses, releaseU2o, u2oAddress, u2oOwner } from './underlay-subnet.ts';
 import { patchKubeovnStatus } from './unsupported-fields.ts';
 import { DEFAULT_VPC, routerOfVpc } from './vpcs.ts';
 
@@ -43,6 +44,7 @@ export async function reconcileSubnet(d: Deps, name: string): Promise<Outcome> {
         'CIDROverlap',
         `${f.cidrBlock} overlaps subnet ${clash.name} (${clash.cidrBlock})`,
       );
+    if (s.spec.vlan) f.underlay = checkUnderlay(d, s, f);
   } catch (e) {
     if (!(e instanceof SubnetInvalid)) throw e;
     const before = s.status?.conditions?.find((c) => c.type === 'Validated');
@@ -59,15 +61,47 @@ export async function reconcileSubnet(d: Deps, name: string): Promise<Outcome> {
 
   await d.kube.setFinalizer(s, true);
   admit(d, s, f);
+  let u2oIps: string[] | undefined;
+  try {
+    u2oIps = await u2oAddress(d, s, f);
+  } catch (e) {
+    if (!(e instanceof SubnetInvalid)) throw e;
+    await patchSubnetStatus(d, s, {}, [
+      condition('Validated', false, e.reason, e.message),
+      condition('Ready', false, e.reason, e.message),
+    ]);
+    await d.kube.event(s, 'Warning', e.reason, e.message);
+    return undefined;
+  }
+  if (f.underlay && u2oIps) f.underlay.u2oIps = u2oIps;
   const router = routerOf(d, f);
   const inDefaultVpc = f.vpc === 'ovn-cluster';
+  // the router's port on the switch: the gateway, the u2o address, or none (a physical gateway)
+  const routerCidrs = !f.underlay
+    ? f.gatewayCidrs
+    : u2oIps
+      ? u2oIps.map(
+          (ip) => `${ip}/${f.gatewayCidrs.find((g) => g.includes(':') === ip.includes(':'))?.split('/')[1]}`,
+        )
+      : s.spec.logicalGateway
+        ? f.gatewayCidrs
+        : [];
   const isJoin = name === d.config.joinSubnet.name;
   // a private subnet's ACLs let the nodes in: they need the join subnet's CIDR
   if (s.spec.private && !isJoin && !d.valid.has(d.config.joinSubnet.name)) return { requeueAfterMs: 500 };
   const desired = subnetRows({
     name,
     router,
-    gatewayCidrs: f.gatewayCidrs,
+    gatewayCidrs: routerCidrs,
+    localnet: f.underlay ? { provider: f.underlay.provider, vlanId: f.underlay.vlanId } : undefined,
+    u2o: u2oIps
+      ? {
+          cidrs: f.cidrBlock.split(','),
+          physicalGateways: f.gateway.split(','),
+          nodeIps: nodeAddresses(d),
+          defaultVpc: inDefaultVpc,
+        }
+      : undefined,
     // in the default VPC, pod-bound traffic is routed normally and never caught by node reroutes
     cidrs: inDefaultVpc ? f.cidrBlock.split(',') : [],
     private:
@@ -126,6 +160,16 @@ export async function reconcileSubnet(d: Deps, name: string): Promise<Outcome> {
   return undefined;
 }
 
+/** Kube-OVN's u2o status fields: the address, its MAC (the router port's) and the VPC router. */
+function u2oStatus(d: Deps, name: string): Record<string, unknown> {
+  const f = d.valid.get(name);
+  const ips = f?.underlay?.u2oIps;
+  return {
+    u2oInterconnectionIP: ips?.join(',') ?? '',
+    u2oInterconnectionVPC: ips && f ? routerOf(d, f) : '',
+  };
+}
+
 /** Makes a formatted subnet known to IPAM (and so to pods). */
 function admit(d: Deps, s: Subnet, f: FormattedSubnet): void {
   const change = d.ipam.setSubnet({
@@ -159,13 +203,16 @@ export function admitDeleting(d: Deps, s: Subnet): void {
 export async function writeStatus(d: Deps, s: Subnet): Promise<void> {
   const name = s.metadata!.name!;
   if (!d.valid.has(name)) return;
-  await patchSubnetStatus(d, s, { ...d.ipam.status(name) }, [
+  await patchSubnetStatus(d, s, { ...d.ipam.status(name), ...u2oStatus(d, name) }, [
     condition('Validated', true, 'ValidatedSuccessfully'),
     condition('Ready', true, 'Init'),
   ]);
 }
 
 async function removeSubnet(d: Deps, name: string, s: Subnet | undefined): Promise<Outcome> {
+  // the u2o address is the subnet's own: it never holds the finalizer
+  const f = d.valid.get(name);
+  if (f) await releaseU2o(d, name, u2oOwner(f.vpc, name));
   if (d.valid.has(name) && d.ipam.allocations(name).length > 0) {
     // pods still hold addresses in it: the finalizer keeps the Subnet until they are released
     return { requeueAfterMs: 2_000 };

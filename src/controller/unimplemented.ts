@@ -7,9 +7,7 @@
 // structs serialise `ecmpMode: ""`, `bfdPort: {enabled: false}`...), so `false`, `""`, `0`, `[]`, `{}` and
 // `null` are never reported. One table per kind: implementing a feature removes its rows here.
 //
-// Not listed on purpose, because what they ask for already holds here:
-// - Subnet disableGatewayCheck: the daemon runs no gateway check at all (issue 17 may add one for VLAN
-//   underlay; then the field stops being a no-op and is implemented with it);
+// Not listed on purpose, because what it asks for already holds here:
 // - Subnet disableInterConnection: there is no OVN interconnection to opt out of.
 
 type Spec = Readonly<Record<string, unknown>>;
@@ -49,12 +47,7 @@ export const UNIMPLEMENTED_SUBNET_FIELDS: readonly Unimplemented[] = [
   { field: 'acls' }, // only private/allowSubnets write ACLs on the subnet's switch
   { field: 'allowEWTraffic' }, // in Kube-OVN, allow ACLs for the subnet's own traffic ahead of its acls
   { field: 'natOutgoingPolicyRules' }, // the node masquerades the whole subnet or nothing
-  // VLAN underlay (issue 17)
-  { field: 'vlan' },
-  { field: 'logicalGateway' },
-  { field: 'u2oInterconnection' },
-  { field: 'u2oInterconnectionIP' },
-  { field: 'nodeNetwork' },
+  { field: 'nodeNetwork' }, // Kube-OVN's node-network selection for underlay: one network per subnet here
   // OVN features the subnet's switch and router port are never given
   { field: 'vips' },
   { field: 'enableDHCP' },

@@ -25,6 +25,11 @@ export interface DaemonConfig {
   cleanup: boolean;
   addressTimeoutMs: number;
   installTimeoutMs: number;
+  /**
+   * How long ADD waits for an underlay pod's gateway to answer (ARP for a physical gateway) before failing
+   * with "try again later"; the subnet's disableGatewayCheck skips the check.
+   */
+  gatewayCheckTimeoutMs: number;
   /** The debug endpoint (health, metrics, ovs-vsctl views): "127.0.0.1:10665" or "unix:/path". */
   debugAddr: string;
   debugToken?: string;
@@ -40,6 +45,7 @@ export const DAEMON_DEFAULTS: Omit<DaemonConfig, 'nodeName' | 'nodeNetns' | 'deb
   cleanup: false,
   addressTimeoutMs: 30_000,
   installTimeoutMs: 30_000,
+  gatewayCheckTimeoutMs: 15_000,
   debugAddr: '127.0.0.1:10665',
 };
 
@@ -59,6 +65,7 @@ export function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): Daemon
       cleanup: { type: 'boolean' },
       'address-timeout-ms': { type: 'string' },
       'install-timeout-ms': { type: 'string' },
+      'gateway-check-timeout-ms': { type: 'string' },
       'debug-addr': { type: 'string' },
     },
   });
@@ -95,6 +102,11 @@ export function loadDaemonConfig(argv: string[], env: NodeJS.ProcessEnv): Daemon
       pick('install-timeout-ms', 'INSTALL_TIMEOUT_MS'),
       d.installTimeoutMs,
       'install-timeout-ms',
+    ),
+    gatewayCheckTimeoutMs: num(
+      pick('gateway-check-timeout-ms', 'GATEWAY_CHECK_TIMEOUT_MS'),
+      d.gatewayCheckTimeoutMs,
+      'gateway-check-timeout-ms',
     ),
     debugAddr: pick('debug-addr', 'DEBUG_ADDR') ?? d.debugAddr,
     debugToken: env.OVNK_DEBUG_TOKEN || undefined,

@@ -12,7 +12,14 @@ import {
 import type { Logger } from '../controller/deps.ts';
 import { ApiHealth } from '../controller/k8s/api-health.ts';
 import { ResourceCache } from '../controller/k8s/informer.ts';
-import { KUBEOVN_GROUP, KUBEOVN_VERSION, type Subnet } from '../controller/k8s/types.ts';
+import {
+  KUBEOVN_GROUP,
+  KUBEOVN_VERSION,
+  type ProviderNetwork,
+  type Subnet,
+  type Vlan,
+} from '../controller/k8s/types.ts';
+import { vlanProviderOf } from '../controller/underlay.ts';
 import { startDebugServer } from '../debug/server.ts';
 import { vsctlRouter } from '../nbctl/http.ts';
 import { startCniServer } from './cni-server.ts';
@@ -23,6 +30,7 @@ import { desiredNat, Nat } from './nat.ts';
 import { OvsPorts } from './ovs-ports.ts';
 import { PodNetwork } from './pod-network.ts';
 import { PodWatch } from './pod-watch.ts';
+import { ProviderNetworks } from './provider-network.ts';
 import { PodQos } from './qos.ts';
 
 const quiet: Logger = { info() {}, warn() {}, error() {}, debug() {} };
@@ -43,6 +51,15 @@ export class Daemon {
   private stopping = false;
   /** Pods' egress: forwarding and masquerading in the node's kernel (src/daemon/nat.ts). */
   readonly nat: Nat;
+  /** Underlay networks on this node (src/daemon/provider-network.ts), and the MTU of each that is ready. */
+  private underlay: ProviderNetworks | undefined;
+  private underlayMtu = new Map<string, number>();
+  private underlayRun: Promise<void> = Promise.resolve();
+  private underlayAgain = false;
+  private underlayBusy = false;
+  private underlayTimer: NodeJS.Timeout | undefined;
+  private providerNetworks!: ResourceCache<ProviderNetwork>;
+  private vlans!: ResourceCache<Vlan>;
 
   private constructor(
     readonly config: DaemonConfig,
@@ -81,7 +98,11 @@ export class Daemon {
         kc,
         '/api/v1/nodes',
         () => core.listNode({ fieldSelector: `metadata.name=${config.nodeName}` }),
-        () => d.syncGateway(),
+        () => {
+          d.syncGateway();
+          // a nodeSelector may now select the node, or no longer
+          d.syncUnderlay();
+        },
         { fieldSelector: `metadata.name=${config.nodeName}`, health },
       ),
       new ResourceCache<Subnet>(
@@ -101,13 +122,63 @@ export class Daemon {
       log,
     );
     d.closers.push(() => ovs.close());
+    const crList = (plural: string) => async () =>
+      (await custom.listClusterCustomObject({ group: KUBEOVN_GROUP, version: KUBEOVN_VERSION, plural })) as {
+        items: never[];
+      };
+    d.providerNetworks = new ResourceCache<ProviderNetwork>(
+      kc,
+      `/apis/${KUBEOVN_GROUP}/${KUBEOVN_VERSION}/provider-networks`,
+      crList('provider-networks'),
+      () => d.syncUnderlay(),
+      { health },
+    );
+    d.vlans = new ResourceCache<Vlan>(
+      kc,
+      `/apis/${KUBEOVN_GROUP}/${KUBEOVN_VERSION}/vlans`,
+      crList('vlans'),
+      () => d.syncUnderlay(),
+      { health },
+    );
+    d.underlay = new ProviderNetworks({
+      nodeName: config.nodeName,
+      ovs,
+      log,
+      nodeNetns: config.nodeNetns,
+      patchNode: async (labels, annotations) => {
+        await core.patchNode(
+          { name: config.nodeName, body: { metadata: { labels, annotations } } },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+      },
+    });
     try {
-      await Promise.all([d.pods.start(), d.nodes.start(), d.subnets.start()]);
+      await Promise.all([
+        d.pods.start(),
+        d.nodes.start(),
+        d.subnets.start(),
+        d.providerNetworks.start(),
+        d.vlans.start(),
+      ]);
       d.closers.push(
         () => d.pods.stop(),
         () => d.nodes.stop(),
         () => d.subnets.stop(),
+        () => d.providerNetworks.stop(),
+        () => d.vlans.stop(),
       );
+      // underlay bridges before any pod is wired: an underlay pod needs its network's mapping
+      d.syncUnderlay();
+      await d.underlaySettled();
+      // an ovs-vswitchd restart makes a provider bridge's device anew, without the NIC's addresses
+      d.closers.push(
+        ovs.replica.onTableChange('Interface', (c) => {
+          const name = (c.row ?? c.old)?.name ?? '';
+          if (name.startsWith('br-') && name !== ovs.bridge) d.syncUnderlay();
+        }),
+      );
+      d.underlayTimer = setInterval(() => d.syncUnderlay(), GATEWAY_RESYNC_MS);
+      d.underlayTimer.unref();
       const qos = new PodQos({ ovs, log });
       const syncQos = (namespace: string, name: string, attempt = 0) => {
         const pod = d.pods.get(namespace, name);
@@ -131,7 +202,9 @@ export class Daemon {
         nodeNetns: config.nodeNetns,
         ovs,
         pods: d.pods,
-        mtuOf: (subnet) => d.subnets.get(subnet)?.spec.mtu || config.mtu,
+        mtuOf: (subnet) => d.mtuOf(subnet),
+        underlayOf: (subnet) => d.underlayOf(subnet),
+        gatewayCheckTimeoutMs: config.gatewayCheckTimeoutMs,
         log,
         addressTimeoutMs: config.addressTimeoutMs,
         installTimeoutMs: config.installTimeoutMs,
@@ -174,6 +247,67 @@ export class Daemon {
       await d.stop();
       throw e;
     }
+  }
+
+  /**
+   * A subnet's pod MTU: its spec.mtu; for an underlay subnet whose gateway is physical, the provider NIC's
+   * (no geneve header to make room for); else the node's.
+   */
+  mtuOf(subnet: string): number {
+    const s = this.subnets.get(subnet);
+    if (s?.spec.mtu) return s.spec.mtu;
+    if (s?.spec.vlan && !s.spec.logicalGateway && !s.spec.u2oInterconnection) {
+      const vlan = this.vlans.get(s.spec.vlan);
+      const mtu = vlan ? this.underlayMtu.get(vlanProviderOf(vlan)) : undefined;
+      if (mtu) return mtu;
+    }
+    return this.config.mtu;
+  }
+
+  /** What an underlay subnet's pods need before their ADD returns (pod-network.ts); undefined: overlay. */
+  underlayOf(subnet: string) {
+    const s = this.subnets.get(subnet);
+    if (!s?.spec.vlan) return undefined;
+    const u2o = String(s.status?.u2oInterconnectionIP ?? '');
+    const logical = !!s.spec.logicalGateway;
+    return {
+      nextHops: s.spec.u2oInterconnection && u2o ? u2o.split(',') : undefined,
+      // ovn-controller makes it once the network is mapped to a bridge here: until then nothing gets out
+      patchPort: logical ? undefined : `patch-localnet.${subnet}-to-br-int`,
+      check: s.spec.disableGatewayCheck ? undefined : logical ? ('ping' as const) : ('arp' as const),
+    };
+  }
+
+  /** Coalesces triggers of the underlay reconcile: one at a time, and one more if something changed. */
+  syncUnderlay(): void {
+    if (this.stopping || !this.underlay) return;
+    if (this.underlayBusy) {
+      this.underlayAgain = true;
+      return;
+    }
+    this.underlayBusy = true;
+    this.underlayRun = (async () => {
+      do {
+        this.underlayAgain = false;
+        const node = this.nodes.get(this.config.nodeName);
+        if (!node) break;
+        try {
+          this.underlayMtu = await this.underlay!.reconcile(
+            node,
+            this.providerNetworks.list(),
+            this.vlans.list(),
+          );
+        } catch (e) {
+          this.log.warn({ err: (e as Error).message }, 'underlay reconcile failed; will retry');
+          setTimeout(() => this.syncUnderlay(), 1_000).unref();
+        }
+      } while (this.underlayAgain);
+      this.underlayBusy = false;
+    })();
+  }
+
+  async underlaySettled(): Promise<void> {
+    while (this.underlayBusy) await this.underlayRun;
   }
 
   /** Undefined when the node can serve ADDs, else why not (CNI STATUS). */
@@ -256,7 +390,9 @@ export class Daemon {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.gatewayTimer) clearInterval(this.gatewayTimer);
+    if (this.underlayTimer) clearInterval(this.underlayTimer);
     await this.gatewaySettled().catch(() => undefined);
+    await this.underlaySettled().catch(() => undefined);
     for (const close of this.closers.reverse()) await Promise.resolve(close()).catch(() => undefined);
     this.closers = [];
     // after the caches stopped and the last reconcile settled: nothing puts the table back

@@ -47,6 +47,8 @@ export function desiredGateway(
         !s.metadata?.deletionTimestamp &&
         s.status?.conditions?.some((c) => c.type === 'Validated' && c.status === 'True'),
     )
+    // an underlay subnet behind a physical gateway is reached through the physical network, not OVN
+    .filter((s) => !s.spec.vlan || s.spec.logicalGateway || s.spec.u2oInterconnection)
     .flatMap((s) => s.spec.cidrBlock.split(','))
     .concat(serviceCidrs)
     .filter((c) => !c.includes(':'))

@@ -47,6 +47,11 @@ export class OvsPorts {
     }
   }
 
+  /** One transaction on the node's database (for the other tables' owners, e.g. ovs-bridges.ts). */
+  transact(operations: Parameters<OvsdbClient<Tables>['transact']>[0]) {
+    return this.client.transact(operations);
+  }
+
   get connected(): boolean {
     return this.client.connected;
   }
@@ -129,7 +134,7 @@ export class OvsPorts {
         ops.update('Port', [['_uuid', '==', p._uuid]], { qos: named('qos') }),
       ]);
     }
-    await this.replicaShows(() => {
+    await this.whenReplicaShows(() => {
       const now = this.portQos(port);
       return !!now && now.type === qos.type && sameMap(now.other_config, qos.otherConfig);
     });
@@ -149,7 +154,7 @@ export class OvsPorts {
       ...users.map((p) => ops.update('Port', [['_uuid', '==', p._uuid]], { qos: null })),
       ...rows.map((r) => ops.delete('QoS', [['_uuid', '==', r._uuid]])),
     ]);
-    await this.replicaShows(() => rows.every((r) => !this.replica.get('QoS', r._uuid)));
+    await this.whenReplicaShows(() => rows.every((r) => !this.replica.get('QoS', r._uuid)));
     return true;
   }
 
@@ -167,14 +172,14 @@ export class OvsPorts {
         ],
       ),
     ]);
-    await this.replicaShows(() => this.iface(name)?.external_ids[key] === value);
+    await this.whenReplicaShows(() => this.iface(name)?.external_ids[key] === value);
   }
 
   /**
    * Resolves once the monitor has brought our own write into the replica, so the next decision made from
    * the replica sees it (the server does not promise to send the update before the transaction's reply).
    */
-  private replicaShows(done: () => boolean, timeoutMs = 5_000): Promise<void> {
+  whenReplicaShows(done: () => boolean, timeoutMs = 5_000): Promise<void> {
     if (done()) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -187,6 +192,25 @@ export class OvsPorts {
         off();
         resolve();
       });
+    });
+  }
+
+  /** Resolves once an interface of that name is in the database (e.g. ovn-controller's patch ports). */
+  waitInterface(name: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let off = () => {};
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`interface ${name} did not appear within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const check = () => {
+        if (!this.iface(name)) return;
+        clearTimeout(timer);
+        off();
+        resolve();
+      };
+      off = this.replica.onTableChange('Interface', check);
+      check();
     });
   }
 

@@ -12,6 +12,7 @@ import { podPortName } from '../controller/nb/topology.ts';
 import { announcePodAddresses } from './address-announce.ts';
 import { type CniRequest, validAttachments } from './cni-request.ts';
 import { DaemonCode, DaemonError } from './errors.ts';
+import { checkGateways } from './gateway-check.ts';
 import type { OvsPorts } from './ovs-ports.ts';
 import { isAddressed, type PodAddress, podAddress } from './pod-address.ts';
 import {
@@ -45,6 +46,19 @@ export interface PodNetworkOptions {
   installTimeoutMs: number;
   /** Applies the pods' ingress_rate/egress_rate; without it they are not applied. */
   qos?: PodQos;
+  /** An underlay subnet's needs for its pods (undefined for overlay subnets). */
+  underlayOf?: (subnet: string) => UnderlayPlan | undefined;
+  /** How long ADD waits for an underlay pod's gateway to answer. */
+  gatewayCheckTimeoutMs?: number;
+}
+
+export interface UnderlayPlan {
+  /** The default route's next hops instead of the subnet gateway (u2oInterconnection's address). */
+  nextHops?: string[];
+  /** ovn-controller's patch port to the provider bridge, which ADD waits for (the network is mapped). */
+  patchPort?: string;
+  /** How ADD makes sure the gateway answers before it returns: ARP (a physical one), ping; none. */
+  check?: 'arp' | 'ping';
 }
 
 export interface CniResult {
@@ -80,6 +94,8 @@ export class PodNetwork {
     }
     const hostIf = hostVethName(req.containerId, req.ifName);
     const mtu = this.o.mtuOf(addr.subnet);
+    const underlay = this.o.underlayOf?.(addr.subnet);
+    const nextHops = routeVia(pod, req, addr, underlay);
     try {
       await createPodInterface({
         nodeNetns: this.o.nodeNetns,
@@ -89,7 +105,7 @@ export class PodNetwork {
         mac: addr.mac,
         mtu,
         addresses: addr.addresses,
-        gateways: defaultRouteVia(pod, req, addr),
+        gateways: nextHops,
         owner: { containerId: req.containerId, ifName: req.ifName },
         // announced once the port is on br-int, when the ARP can reach OVN
         announce: false,
@@ -152,6 +168,25 @@ export class PodNetwork {
       await this.cleanup(hostIf, req);
       throw new DaemonError(DaemonCode.PortNotInstalled, (e as Error).message);
     }
+    if (underlay) {
+      try {
+        if (underlay.patchPort) await this.o.ovs.waitInterface(underlay.patchPort, this.o.installTimeoutMs);
+        if (underlay.check)
+          await checkGateways(
+            req.netns,
+            req.ifName,
+            nextHops.length > 0 ? nextHops : addr.gateways,
+            underlay.check,
+            this.o.gatewayCheckTimeoutMs ?? 15_000,
+          );
+      } catch (e) {
+        await this.cleanup(hostIf, req);
+        throw new DaemonError(
+          DaemonCode.TryAgainLater,
+          `underlay subnet ${addr.subnet}: ${(e as Error).message}`,
+        );
+      }
+    }
     const tDone = performance.now();
     void announcePodAddresses({
       podNetns: req.netns,
@@ -175,7 +210,7 @@ export class PodNetwork {
       cniVersion: req.cniVersion,
       interfaces: [{ name: hostIf }, { name: req.ifName, mac: addr.mac, sandbox: req.netns }],
       ips: addr.addresses.map((address, i) => ({ address, gateway: addr.gateways[i], interface: 1 })),
-      routes: defaultRouteVia(pod, req, addr).map((gw) => ({
+      routes: nextHops.map((gw) => ({
         dst: gw.includes(':') ? '::/0' : '0.0.0.0/0',
         gw,
       })),
@@ -290,7 +325,7 @@ export class PodNetwork {
             mac: addr.mac,
             mtu: this.o.mtuOf(addr.subnet),
             addresses: addr.addresses,
-            gateways: defaultRouteVia(pod, req, addr),
+            gateways: routeVia(pod, req, addr, this.o.underlayOf?.(addr.subnet)),
           })),
         );
       } catch (e) {
@@ -346,6 +381,17 @@ function providerOf(req: CniRequest): string | undefined {
 }
 
 /** The gateways to route by default through this interface: the first interface's, or an attachment's that asks. */
+/** The pod's default route next hops: the gateway, or an underlay subnet's u2o address. */
+function routeVia(
+  pod: V1Pod,
+  req: CniRequest,
+  addr: PodAddress,
+  underlay: UnderlayPlan | undefined,
+): string[] {
+  const via = defaultRouteVia(pod, req, addr);
+  return via.length > 0 && underlay?.nextHops ? underlay.nextHops : via;
+}
+
 function defaultRouteVia(pod: V1Pod, req: CniRequest, addr: PodAddress): string[] {
   const provider = providerOf(req);
   if (!provider) return addr.gateways;

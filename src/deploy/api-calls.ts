@@ -119,6 +119,27 @@ export const API_CALLS: readonly ApiCall[] = [
     resource: 'vpcs/status',
     via: ['patchClusterCustomObjectStatus'],
   }),
+  // underlay networks (src/controller/provider-networks.ts): their status from the nodes' reports
+  ...cached(
+    controller,
+    kubeovn,
+    'provider-networks',
+    'listClusterCustomObject',
+    "crPath('provider-networks')",
+  ),
+  controller({
+    verb: 'patch',
+    apiGroup: kubeovn,
+    resource: 'provider-networks/status',
+    via: ['patchClusterCustomObjectStatus'],
+  }),
+  ...cached(controller, kubeovn, 'vlans', 'listClusterCustomObject', "crPath('vlans')"),
+  controller({
+    verb: 'patch',
+    apiGroup: kubeovn,
+    resource: 'vlans/status',
+    via: ['patchClusterCustomObjectStatus'],
+  }),
 
   // Services as OVN load balancers (src/controller/services.ts), watched unless --enable-lb=false
   ...cached(controller, '', 'services', 'listServiceForAllNamespaces', "'/api/v1/services'"),
@@ -184,4 +205,23 @@ export const API_CALLS: readonly ApiCall[] = [
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the daemon's source text, matched as written
     '`/apis/${KUBEOVN_GROUP}/${KUBEOVN_VERSION}/subnets`',
   ),
+  // underlay networks on the node (src/daemon/provider-network.ts): which apply, their VLANs, and the
+  // node's labels and annotation that report how setting them up went
+  ...cached(
+    daemon,
+    kubeovn,
+    'provider-networks',
+    'listClusterCustomObject',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the daemon's source text, matched as written
+    '`/apis/${KUBEOVN_GROUP}/${KUBEOVN_VERSION}/provider-networks`',
+  ),
+  ...cached(
+    daemon,
+    kubeovn,
+    'vlans',
+    'listClusterCustomObject',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the daemon's source text, matched as written
+    '`/apis/${KUBEOVN_GROUP}/${KUBEOVN_VERSION}/vlans`',
+  ),
+  daemon({ verb: 'patch', apiGroup: '', resource: 'nodes', via: ['patchNode'] }),
 ];

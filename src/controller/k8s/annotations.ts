@@ -15,4 +15,7 @@ export const Ann = {
   excludeIps: `${P}exclude_ips`,
   portName: `${P}port_name`,
   virtualMachine: `${P}virtualmachine`,
+  /** Underlay pods: their Vlan's id ("0": untagged) and ProviderNetwork. */
+  vlanId: `${P}vlan_id`,
+  providerNetwork: `${P}provider_network`,
 } as const;

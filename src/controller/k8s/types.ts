@@ -28,6 +28,16 @@ export interface Subnet extends KubernetesObject {
     provider?: string;
     /** false keeps the cluster load balancers (Services) off the subnet's switch. */
     enableLb?: boolean;
+    /** An underlay subnet: the Vlan whose physical network its switch reaches through a localnet port. */
+    vlan?: string;
+    /** Underlay: the VPC router, not a physical router, is the pods' gateway. */
+    logicalGateway?: boolean;
+    /** Underlay: no gateway check before a pod's ADD returns. */
+    disableGatewayCheck?: boolean;
+    /** Underlay: joined to the VPC's overlay subnets through the VPC router, at an address of its own. */
+    u2oInterconnection?: boolean;
+    /** That address (chosen from the subnet when not given). */
+    u2oInterconnectionIP?: string;
   };
   status?: Record<string, unknown> & { conditions?: Condition[] };
 }
@@ -87,4 +97,41 @@ export interface Vpc extends KubernetesObject {
     vpcPeerings?: VpcPeering[];
   };
   status?: Record<string, unknown> & { conditions?: Condition[] };
+}
+
+/** A physical network the nodes reach through a NIC (deploy/crds/kubeovn.io_provider-networks.yaml). */
+export interface ProviderNetwork extends KubernetesObject {
+  spec: {
+    defaultInterface: string;
+    customInterfaces?: { interface: string; nodes: string[] }[];
+    nodeSelector?: {
+      matchLabels?: Record<string, string>;
+      matchExpressions?: {
+        key: string;
+        operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+        values?: string[];
+      }[];
+    };
+    excludeNodes?: string[];
+    exchangeLinkName?: boolean;
+  };
+  status?: Record<string, unknown> & {
+    ready?: boolean;
+    readyNodes?: string[];
+    notReadyNodes?: string[];
+    vlans?: string[];
+    conditions?: (Condition & { node?: string })[];
+  };
+}
+
+/** A VLAN of a ProviderNetwork (deploy/crds/kubeovn.io_vlans.yaml). */
+export interface Vlan extends KubernetesObject {
+  spec: {
+    id?: number;
+    provider?: string;
+    /** Deprecated spellings of id and provider, still read. */
+    vlanId?: number;
+    providerInterfaceName?: string;
+  };
+  status?: Record<string, unknown> & { subnets?: string[]; conflict?: boolean; conditions?: Condition[] };
 }

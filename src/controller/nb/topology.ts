@@ -71,6 +71,18 @@ export interface SubnetState {
   cidrs?: string[];
   /** A private subnet only takes traffic from itself, its allowSubnets and the nodes (the join CIDRs). */
   private?: { cidrs: string[]; allowSubnets: string[]; joinCidrs: string[] };
+  /**
+   * An underlay subnet: its switch reaches the physical network of ProviderNetwork `provider` through a
+   * localnet port, tagged `vlanId` (0: untagged). Its router port is there only when gatewayCidrs names
+   * addresses (logicalGateway: the gateway; u2oInterconnection: the u2o address).
+   */
+  localnet?: { provider: string; vlanId: number };
+  /**
+   * u2oInterconnection: overlay and underlay pods reach each other through the router, and what else the
+   * subnet's pods send through it leaves by the physical gateway, node addresses included (Kube-OVN's
+   * 29400 allow, 31000 and 29000 reroutes).
+   */
+  u2o?: { cidrs: string[]; physicalGateways: string[]; nodeIps: string[]; defaultVpc: boolean };
 }
 
 const ipMatchField = (cidrOrIp: string) => (cidrOrIp.includes(':') ? 'ip6.dst' : 'ip4.dst');
@@ -95,8 +107,7 @@ function allowToSubnet(router: string, subnet: string, cidr: string): DesiredRow
 export function subnetRows(s: SubnetState): DesiredRow[] {
   const lrp = `${s.router}-${s.name}`;
   const lsp = `${s.name}-${s.router}`;
-  return [
-    { table: 'Logical_Switch', id: ids.switch(s.name), columns: { name: s.name, external_ids: {} } },
+  const routerPort: DesiredRow[] = [
     {
       table: 'Logical_Router_Port',
       id: ids.lrp(lrp),
@@ -115,9 +126,78 @@ export function subnetRows(s: SubnetState): DesiredRow[] {
       },
       parent: { table: 'Logical_Switch', id: ids.switch(s.name), column: 'ports' },
     },
-    ...(s.cidrs ?? []).map((c) => allowToSubnet(s.router, s.name, c)),
-    ...(s.private ? privateAcls(s.name, s.private) : []),
   ];
+  return [
+    { table: 'Logical_Switch', id: ids.switch(s.name), columns: { name: s.name, external_ids: {} } },
+    ...(s.gatewayCidrs.length > 0 ? routerPort : []),
+    ...(s.localnet ? [localnetPort(s.name, s.localnet, s.cidrs ?? [])] : []),
+    ...(s.gatewayCidrs.length > 0 ? (s.cidrs ?? []).map((c) => allowToSubnet(s.router, s.name, c)) : []),
+    ...(s.private ? privateAcls(s.name, s.private) : []),
+    ...(s.u2o ? u2oRows(s.router, s.name, s.u2o) : []),
+  ];
+}
+
+/** Kube-OVN's localnet port of an underlay subnet, `localnet.<subnet>`: the switch's way onto the VLAN. */
+function localnetPort(subnet: string, l: { provider: string; vlanId: number }, cidrs: string[]): DesiredRow {
+  const networks = Object.fromEntries(
+    cidrs.map((c) => [c.includes(':') ? 'ipv6_network' : 'ipv4_network', c] as const),
+  );
+  return {
+    table: 'Logical_Switch_Port',
+    id: ids.lsp(`localnet.${subnet}`),
+    columns: {
+      name: `localnet.${subnet}`,
+      type: 'localnet',
+      addresses: ['unknown'],
+      options: { network_name: l.provider },
+      tag: l.vlanId > 0 ? l.vlanId : null,
+      external_ids: { ls: subnet, ...networks },
+    },
+    parent: { table: 'Logical_Switch', id: ids.switch(subnet), column: 'ports' },
+  };
+}
+
+/** The name of the address set of node addresses a u2o subnet's pods reach by the physical gateway. */
+export function u2oNodeSetName(subnet: string, family: 'ip4' | 'ip6'): string {
+  return `${subnet.replaceAll('-', '.')}.u2o_exclude_ip.${family}`;
+}
+
+function u2oRows(router: string, subnet: string, u: NonNullable<SubnetState['u2o']>): DesiredRow[] {
+  const rows: DesiredRow[] = [];
+  const policy = (id: string, priority: number, match: string, nexthop?: string): DesiredRow => ({
+    table: 'Logical_Router_Policy',
+    id: `lrpolicy/u2o/${subnet}/${id}`,
+    columns: {
+      priority,
+      match,
+      action: nexthop ? 'reroute' : 'allow',
+      nexthops: nexthop ? [nexthop] : [],
+      external_ids: { subnet, isU2ORoutePolicy: 'true' },
+    },
+    parent: { table: 'Logical_Router', id: ids.router(router), column: 'policies' },
+  });
+  for (const cidr of u.cidrs) {
+    const f = cidr.includes(':') ? 'ip6' : 'ip4';
+    const gw = u.physicalGateways.find((g) => g.includes(':') === (f === 'ip6'));
+    if (!gw) continue;
+    if (u.defaultVpc) {
+      // traffic to the subnet is routed (past the overlay pods' egress reroutes at 29000)
+      rows.push(policy(`${f}/to`, 29400, `${f}.dst == ${cidr}`));
+      const set = u2oNodeSetName(subnet, f);
+      rows.push({
+        table: 'Address_Set',
+        id: `as/u2o/${subnet}/${f}`,
+        columns: {
+          name: set,
+          addresses: u.nodeIps.filter((ip) => ip.includes(':') === (f === 'ip6')).sort(),
+          external_ids: { subnet },
+        },
+      });
+      rows.push(policy(`${f}/nodes`, 31000, `${f}.dst == $${set} && ${f}.src == ${cidr}`, gw));
+    }
+    rows.push(policy(`${f}/from`, 29000, `${f}.src == ${cidr}`, gw));
+  }
+  return rows;
 }
 
 const ipSrcField = (cidr: string) => (cidr.includes(':') ? 'ip6.src' : 'ip4.src');

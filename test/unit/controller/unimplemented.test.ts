@@ -54,8 +54,13 @@ const IMPLEMENTED = {
     'natOutgoing',
     'mtu',
     'enableLb',
-    // what these ask for already holds: no gateway check, no interconnection
+    // underlay (src/controller/underlay-subnet.ts, src/daemon/provider-network.ts)
+    'vlan',
+    'logicalGateway',
+    'u2oInterconnection',
+    'u2oInterconnectionIP',
     'disableGatewayCheck',
+    // what it asks for already holds: no interconnection
     'disableInterConnection',
     // implemented in the default VPC; outside it, listed with a condition of its own
     'default',
@@ -152,7 +157,7 @@ describe('Subnet', () => {
         cidrBlock: '10.66.0.0/24',
         enableDHCP: true,
         acls: [{ direction: 'to-lport', priority: 1000, match: 'ip4.src == 10.0.0.1', action: 'drop' }],
-        vlan: 'vlan10',
+        vlan: 'vlan10', // implemented: not named
         namespaceSelectors: [{}], // an empty selector selects every namespace: it asks for something
         dhcpV4Options: 'lease_time=3600',
         policyRoutingTableID: 1000,
@@ -161,7 +166,6 @@ describe('Subnet', () => {
       'spec.namespaceSelectors',
       'spec.policyRoutingTableID',
       'spec.acls',
-      'spec.vlan',
       'spec.enableDHCP',
       'spec.dhcpV4Options',
     ]);

@@ -51,7 +51,9 @@ test('the CRDs are structural', () => {
   expect(crds.map((c) => c.metadata.name).sort()).toEqual([
     'ippools.kubeovn.io',
     'ips.kubeovn.io',
+    'provider-networks.kubeovn.io',
     'subnets.kubeovn.io',
+    'vlans.kubeovn.io',
     'vpcs.kubeovn.io',
   ]);
   for (const crd of crds) {
