@@ -23,7 +23,9 @@ describe('kubectl apply', () => {
     expect(lines(crds.stdout)).toEqual([
       'customresourcedefinition.apiextensions.k8s.io/ippools.kubeovn.io created',
       'customresourcedefinition.apiextensions.k8s.io/ips.kubeovn.io created',
+      'customresourcedefinition.apiextensions.k8s.io/provider-networks.kubeovn.io created',
       'customresourcedefinition.apiextensions.k8s.io/subnets.kubeovn.io created',
+      'customresourcedefinition.apiextensions.k8s.io/vlans.kubeovn.io created',
       'customresourcedefinition.apiextensions.k8s.io/vpcs.kubeovn.io created',
     ]);
     const rest = ['-f', join(deploy, 'rbac'), '-f', join(deploy, 'config.yaml')];

@@ -62,7 +62,9 @@ test('apply -f the project CRDs, then Vpc, Subnet, Namespace and Pod manifests',
   expect(crds.stdout.split('\n').sort()).toEqual([
     'customresourcedefinition.apiextensions.k8s.io/ippools.kubeovn.io created',
     'customresourcedefinition.apiextensions.k8s.io/ips.kubeovn.io created',
+    'customresourcedefinition.apiextensions.k8s.io/provider-networks.kubeovn.io created',
     'customresourcedefinition.apiextensions.k8s.io/subnets.kubeovn.io created',
+    'customresourcedefinition.apiextensions.k8s.io/vlans.kubeovn.io created',
     'customresourcedefinition.apiextensions.k8s.io/vpcs.kubeovn.io created',
   ]);
   const file = join(t.dir, 'lab.yaml');

@@ -2,8 +2,8 @@
 // from (src/deploy/api-calls.ts). Both run as the processes a cluster runs (their main.ts), each with a
 // kubeconfig whose token is its service account's name, against the embedded API server with its audit log
 // on; the scenario takes them through every path that calls the API (start with leader election, a node and
-// its gateway, namespaces bound to subnets, an overlapping subnet's Event, pools, VPCs, pods created and
-// deleted, an IP CR that exists already, KubeVirt kinds served, a graceful stop that releases the Lease).
+// its gateway, namespaces bound to subnets, an overlapping subnet's Event, pools, VPCs, an underlay network
+// (ProviderNetwork, Vlan), pods created and deleted, an IP CR that exists already, KubeVirt kinds served, a graceful stop that releases the Lease).
 // The recorded calls must be exactly the listed ones: a call not listed (so possibly not granted) or a
 // listed call never made (so possibly granted for nothing) fails.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -188,6 +188,14 @@ test('the controller and the daemon make exactly the listed API calls', async ()
     });
   await pod('kept', 'default');
   await pod('passing', 'blue');
+  // an underlay network: its status (the controller's) and the node's labels for it (the daemon's)
+  const cr = (plural: string, kind: string, name: string, spec: Record<string, unknown>) =>
+    custom.createClusterCustomObject({
+      ...kubeovn(plural),
+      body: { apiVersion: 'kubeovn.io/v1', kind, metadata: { name }, spec },
+    });
+  await cr('provider-networks', 'ProviderNetwork', 'net1', { defaultInterface: 'eth1' });
+  await cr('vlans', 'Vlan', 'vlan10', { id: 10, provider: 'net1' });
   await eventually(async () => {
     expect(await condition('subnets', 'clash', 'Validated')).toBe('False');
     const events = await core.listNamespacedEvent({ namespace: 'default' });
@@ -202,6 +210,11 @@ test('the controller and the daemon make exactly the listed API calls', async ()
     expect(passing.metadata?.annotations?.['ovn.kubernetes.io/routed']).toBe('true');
     const ns = await core.readNamespace({ name: 'blue' });
     expect(ns.metadata?.annotations?.['ovn.kubernetes.io/logical_switch']).toBe('blue');
+    expect(await condition('vlans', 'vlan10', 'Ready')).toBe('True');
+    const pn = (await custom.getClusterCustomObject({ ...kubeovn('provider-networks'), name: 'net1' })) as {
+      status?: { readyNodes?: string[] };
+    };
+    expect(pn.status?.readyNodes).toEqual([node]);
   }, 20_000);
   // an ADD for a pod that does not exist: the daemon asks the API whether it does
   const ghostNetns = await ctx.lab.addNetns('ghost');

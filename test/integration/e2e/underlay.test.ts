@@ -4,7 +4,15 @@
 // a host on VLAN 20 does not; the management network is untouched; bad input gets conditions and nothing
 // else moves; restarts of the daemon and ovs-vswitchd keep underlay pods working; and deleting the
 // ProviderNetwork gives the NIC its address back.
-import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Node,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { pnLabel } from '../../../src/controller/underlay.ts';
@@ -58,7 +66,8 @@ const addressesOn = async (netns: string, dev: string) => {
 };
 
 beforeAll(async () => {
-  cluster = await Cluster.start({ nodes: 2 });
+  // a short gateway check, so a pod whose gateway never answers fails its ADD quickly
+  cluster = await Cluster.start({ nodes: 2, daemonArgs: ['--gateway-check-timeout-ms', '3000'] });
   const kc = new KubeConfig();
   kc.loadFromFile(cluster.manifest.kubeconfig);
   core = kc.makeApiClient(CoreV1Api);
@@ -203,6 +212,36 @@ describe('a VLAN underlay subnet', () => {
     expect(await ping(nodeNs('node1'), cluster.manifest.nodes[1]!.ip)).toBe(true);
     // overlay and underlay stay apart without u2oInterconnection
     expect(await ping(podNetns(cluster, o1), a.status!.podIP!)).toBe(false);
+  });
+
+  test('no physical gateway answering: ADD fails with the reason; disableGatewayCheck lets the pod run', async () => {
+    await createCr('vlans', 'Vlan', 'vlan40', { id: 40, provider: 'net1' });
+    await createCr('subnets', 'Subnet', 'ul40', { cidrBlock: '172.16.5.0/24', vlan: 'vlan40' });
+    await core.createNamespacedPod({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'ul-nogw', annotations: { 'ovn.kubernetes.io/logical_switch': 'ul40' } },
+        spec: { nodeName: 'node1', containers: [{ name: 'c', image: 'pause' }] },
+      },
+    });
+    await eventually(async () => {
+      const events = await core.listNamespacedEvent({ namespace: 'default' });
+      const failed = events.items.find(
+        (e) => e.involvedObject.name === 'ul-nogw' && e.reason === 'FailedCreatePodSandBox',
+      );
+      expect(failed?.message).toContain('gateway 172.16.5.1 did not answer ARP');
+    }, 30_000);
+    expect((await core.readNamespacedPod({ name: 'ul-nogw', namespace: 'default' })).status?.phase).not.toBe(
+      'Running',
+    );
+    await custom.patchClusterCustomObject(
+      { ...crd('subnets'), name: 'ul40', body: { spec: { disableGatewayCheck: true } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await eventually(async () => {
+      const p = await core.readNamespacedPod({ name: 'ul-nogw', namespace: 'default' });
+      expect(p.status?.phase).toBe('Running');
+    }, 60_000);
   });
 
   test('a daemon restart and an ovs-vswitchd restart keep underlay pods working', async () => {
