@@ -14,6 +14,12 @@ import {
   vlanIdOf,
   vlanProviderOf,
 } from './underlay.ts';
+import { unimplementedProviderNetworkFields } from './unimplemented.ts';
+import {
+  FIELDS_NOT_IMPLEMENTED,
+  UNSUPPORTED_FIELDS,
+  unsupportedFieldsMessage,
+} from './unsupported-fields.ts';
 
 function nodeViews(d: Deps): NodeView[] {
   return d.nodes.list().map((n) => ({
@@ -46,7 +52,24 @@ export async function reconcileProviderNetwork(d: Deps, name: string): Promise<v
   const validated: PnCondition = problem
     ? { node: '', type: 'Validated', status: 'False', reason: 'InvalidName', message: problem }
     : { node: '', type: 'Validated', status: 'True', reason: 'ValidatedSuccessfully', message: '' };
-  const conditions = mergeConditions(old, [validated, ...(problem ? [] : st.conditions)], now);
+  // fields the CRD accepts that have no effect here: said, as for Subnets, Vpcs and IPPools
+  const ignored = unimplementedProviderNetworkFields(pn.spec);
+  const unsupported: PnCondition[] = ignored.length
+    ? [
+        {
+          node: '',
+          type: UNSUPPORTED_FIELDS,
+          status: 'True',
+          reason: FIELDS_NOT_IMPLEMENTED,
+          message: unsupportedFieldsMessage(ignored),
+        },
+      ]
+    : [];
+  const conditions = mergeConditions(
+    old,
+    [validated, ...unsupported, ...(problem ? [] : st.conditions)],
+    now,
+  );
   const status = problem
     ? { ready: false, readyNodes: [], notReadyNodes: [], vlans: [], conditions }
     : { ...st, conditions };
@@ -61,6 +84,9 @@ export async function reconcileProviderNetwork(d: Deps, name: string): Promise<v
   const before = old.find((c) => c.type === 'Validated');
   if (problem && before?.status !== 'False')
     await d.kube.event(ref(pn, 'ProviderNetwork'), 'Warning', 'InvalidName', problem);
+  const said = old.find((c) => c.type === UNSUPPORTED_FIELDS);
+  if (unsupported[0] && said?.message !== unsupported[0].message)
+    await d.kube.event(ref(pn, 'ProviderNetwork'), 'Warning', UNSUPPORTED_FIELDS, unsupported[0].message!);
 }
 
 export async function reconcileVlan(d: Deps, name: string): Promise<void> {

@@ -79,6 +79,13 @@ export const UNIMPLEMENTED_IPPOOL_FIELDS: readonly Unimplemented[] = [
   { field: 'enableAddressSet' }, // no address set of the pool's addresses is made
 ];
 
+export const UNIMPLEMENTED_PROVIDER_NETWORK_FIELDS: readonly Unimplemented[] = [
+  { field: 'exchangeLinkName' }, // the NIC keeps its name; the bridge is always br-<name>
+  { field: 'autoCreateVlanSubinterfaces' },
+  { field: 'preserveVlanInterfaces' },
+  { field: 'vlanInterfaces' },
+];
+
 function asSpec(v: unknown): Spec {
   return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Spec) : {};
 }
@@ -107,4 +114,9 @@ export function unimplementedVpcFields(spec: unknown): string[] {
 /** The unimplemented fields an IPPool's spec sets ("spec.enableAddressSet"). */
 export function unimplementedIpPoolFields(spec: unknown): string[] {
   return setFields(asSpec(spec), UNIMPLEMENTED_IPPOOL_FIELDS, 'spec');
+}
+
+/** The unimplemented fields a ProviderNetwork's spec sets ("spec.exchangeLinkName"). */
+export function unimplementedProviderNetworkFields(spec: unknown): string[] {
+  return setFields(asSpec(spec), UNIMPLEMENTED_PROVIDER_NETWORK_FIELDS, 'spec');
 }

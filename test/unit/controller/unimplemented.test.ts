@@ -4,6 +4,7 @@ import { readManifests } from '../../../src/apiserver/manifests.ts';
 import { CrdSchema, type Schema } from '../../../src/apiserver/schema.ts';
 import {
   UNIMPLEMENTED_IPPOOL_FIELDS,
+  UNIMPLEMENTED_PROVIDER_NETWORK_FIELDS,
   UNIMPLEMENTED_SUBNET_FIELDS,
   UNIMPLEMENTED_VPC_FIELDS,
   UNIMPLEMENTED_VPC_STATIC_ROUTE_FIELDS,
@@ -67,6 +68,7 @@ const IMPLEMENTED = {
   ],
   Vpc: ['defaultSubnet', 'namespaces', 'staticRoutes', 'policyRoutes', 'vpcPeerings'],
   IPPool: ['subnet', 'namespaces', 'ips'],
+  ProviderNetwork: ['defaultInterface', 'customInterfaces', 'nodeSelector', 'excludeNodes'],
 };
 
 describe('every spec field of the CRDs is either implemented or listed as not', () => {
@@ -74,6 +76,7 @@ describe('every spec field of the CRDs is either implemented or listed as not', 
     ['Subnet', UNIMPLEMENTED_SUBNET_FIELDS],
     ['Vpc', UNIMPLEMENTED_VPC_FIELDS],
     ['IPPool', UNIMPLEMENTED_IPPOOL_FIELDS],
+    ['ProviderNetwork', UNIMPLEMENTED_PROVIDER_NETWORK_FIELDS],
   ];
   for (const [kind, table] of cases)
     test(kind, () => {
