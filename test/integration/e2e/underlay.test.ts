@@ -19,6 +19,7 @@ import { pnLabel } from '../../../src/controller/underlay.ts';
 import { Cluster } from '../../../src/lab/cluster.ts';
 import type { FabricHost } from '../../../src/lab/fabric.ts';
 import { NODE_FABRIC_NET } from '../../../src/lab/fabric.ts';
+import { livePid, waitGone } from '../../../src/lab/proc.ts';
 import { eventually } from '../helpers.ts';
 import { podNetns, runningPod, startServer } from './pods.ts';
 
@@ -248,7 +249,10 @@ describe('a VLAN underlay subnet', () => {
     await cluster.restartDaemon('node1');
     expect(await ping(podNetns(cluster, a), b.status!.podIP!)).toBe(true);
     const c = cluster.lab.node('node1');
-    process.kill(c.pids()[1]!, 'SIGKILL'); // ovs-vswitchd
+    // by its pidfile, and gone before the restart: start() skips a daemon that still looks alive
+    const vswitchd = livePid(c.vswitchd.pidfile, c.vswitchd.comm)!;
+    process.kill(vswitchd, 'SIGKILL');
+    expect(await waitGone(vswitchd, 10_000)).toBe(true);
     await c.start();
     await pingSoon(podNetns(cluster, a), b.status!.podIP!);
     await pingSoon(h10.netns, a.status!.podIP!);
