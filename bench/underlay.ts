@@ -8,6 +8,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Pod } from '@kubernetes
 import { execa } from 'execa';
 import { Cluster } from '../src/lab/cluster.ts';
 import { podNetnsName } from '../src/lab/pod-sandboxes.ts';
+import { setUpVlan10 } from '../src/lab/vlan10.ts';
 import { printFigures, printTable, type Row } from './_report.ts';
 
 const PINGS = Number(process.argv[2] ?? 500);
@@ -25,22 +26,7 @@ try {
   kc.loadFromFile(cluster.manifest.kubeconfig);
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
-  const cr = (plural: string, kind: string, name: string, spec: Record<string, unknown>) =>
-    custom.createClusterCustomObject({
-      group: 'kubeovn.io',
-      version: 'v1',
-      plural,
-      body: { apiVersion: 'kubeovn.io/v1', kind, metadata: { name }, spec },
-    });
-  await cluster.lab.addHost({ name: 'gw10', vlan: 10, cidr: '172.16.3.1/24', router: true });
-  await cr('provider-networks', 'ProviderNetwork', 'net1', { defaultInterface: 'eth1' });
-  await cr('vlans', 'Vlan', 'vlan10', { id: 10, provider: 'net1' });
-  await cr('subnets', 'Subnet', 'ul10', {
-    cidrBlock: '172.16.3.0/24',
-    gateway: '172.16.3.1',
-    excludeIps: ['172.16.3.1..172.16.3.99'],
-    vlan: 'vlan10',
-  });
+  await setUpVlan10(cluster, custom, { name: 'ul10' });
 
   const nodeOf = (name: string) => cluster.manifest.nodes.find((n) => n.name === name)!;
   async function pod(name: string, node: string, subnet?: string): Promise<{ ip: string; netns: string }> {

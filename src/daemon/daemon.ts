@@ -23,6 +23,7 @@ import { vlanProviderOf } from '../controller/underlay.ts';
 import { startDebugServer } from '../debug/server.ts';
 import { vsctlRouter } from '../nbctl/http.ts';
 import { startCniServer } from './cni-server.ts';
+import { Coalesced } from './coalesced.ts';
 import type { DaemonConfig } from './config.ts';
 import { desiredGateway, Gateway } from './gateway.ts';
 import { DaemonMetrics } from './metrics.ts';
@@ -44,9 +45,6 @@ export class Daemon {
   /** Where the debug endpoint listens (its bound address, e.g. with the port chosen for :0). */
   debugAddress = '';
   private gatewayTimer: NodeJS.Timeout | undefined;
-  private gatewayRun: Promise<void> = Promise.resolve();
-  private gatewayAgain = false;
-  private gatewayBusy = false;
   private lastCondition: boolean | undefined;
   private stopping = false;
   /** Pods' egress: forwarding and masquerading in the node's kernel (src/daemon/nat.ts). */
@@ -54,9 +52,8 @@ export class Daemon {
   /** Underlay networks on this node (src/daemon/provider-network.ts), and the MTU of each that is ready. */
   private underlay: ProviderNetworks | undefined;
   private underlayMtu = new Map<string, number>();
-  private underlayRun: Promise<void> = Promise.resolve();
-  private underlayAgain = false;
-  private underlayBusy = false;
+  private readonly underlaySync = new Coalesced(() => this.reconcileUnderlay());
+  private readonly gatewaySync = new Coalesced(() => this.reconcileGateway());
   private underlayTimer: NodeJS.Timeout | undefined;
   private providerNetworks!: ResourceCache<ProviderNetwork>;
   private vlans!: ResourceCache<Vlan>;
@@ -278,36 +275,25 @@ export class Daemon {
     };
   }
 
-  /** Coalesces triggers of the underlay reconcile: one at a time, and one more if something changed. */
+  /** Brings the node's underlay networks up to date (coalesced: see coalesced.ts). */
   syncUnderlay(): void {
     if (this.stopping || !this.underlay) return;
-    if (this.underlayBusy) {
-      this.underlayAgain = true;
-      return;
-    }
-    this.underlayBusy = true;
-    this.underlayRun = (async () => {
-      do {
-        this.underlayAgain = false;
-        const node = this.nodes.get(this.config.nodeName);
-        if (!node) break;
-        try {
-          this.underlayMtu = await this.underlay!.reconcile(
-            node,
-            this.providerNetworks.list(),
-            this.vlans.list(),
-          );
-        } catch (e) {
-          this.log.warn({ err: (e as Error).message }, 'underlay reconcile failed; will retry');
-          setTimeout(() => this.syncUnderlay(), 1_000).unref();
-        }
-      } while (this.underlayAgain);
-      this.underlayBusy = false;
-    })();
+    this.underlaySync.trigger();
   }
 
-  async underlaySettled(): Promise<void> {
-    while (this.underlayBusy) await this.underlayRun;
+  private async reconcileUnderlay(): Promise<void> {
+    const node = this.nodes.get(this.config.nodeName);
+    if (!node || !this.underlay) return;
+    try {
+      this.underlayMtu = await this.underlay.reconcile(node, this.providerNetworks.list(), this.vlans.list());
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'underlay reconcile failed; will retry');
+      setTimeout(() => this.syncUnderlay(), 1_000).unref();
+    }
+  }
+
+  underlaySettled(): Promise<void> {
+    return this.underlaySync.settled();
   }
 
   /** Undefined when the node can serve ADDs, else why not (CNI STATUS). */
@@ -318,46 +304,39 @@ export class Daemon {
     return undefined;
   }
 
-  /** Coalesces triggers: one reconcile at a time, and one more if something changed meanwhile. */
+  /** Brings NAT, ovn0 and the Node's condition up to date (coalesced: see coalesced.ts). */
   syncGateway(): void {
     if (!this.config.gateway || this.stopping) return;
-    if (this.gatewayBusy) {
-      this.gatewayAgain = true;
-      return;
+    this.gatewaySync.trigger();
+  }
+
+  private async reconcileGateway(): Promise<void> {
+    if (this.config.natOutgoing) {
+      try {
+        await this.nat.reconcile(desiredNat(this.subnets.list(), this.config.joinSubnet));
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message }, 'nat reconcile failed; will retry');
+        setTimeout(() => this.syncGateway(), 1_000).unref();
+      }
     }
-    this.gatewayBusy = true;
-    this.gatewayRun = (async () => {
-      do {
-        this.gatewayAgain = false;
-        if (this.config.natOutgoing) {
-          try {
-            await this.nat.reconcile(desiredNat(this.subnets.list(), this.config.joinSubnet));
-          } catch (e) {
-            this.log.warn({ err: (e as Error).message }, 'nat reconcile failed; will retry');
-            setTimeout(() => this.syncGateway(), 1_000).unref();
-          }
-        }
-        try {
-          const want = desiredGateway(
-            this.nodes.get(this.config.nodeName),
-            this.subnets.list(),
-            this.config.joinSubnet,
-            this.config.mtu,
-          );
-          const ok = await this.gateway.reconcile(want);
-          if (want) await this.setNetworkCondition(ok);
-        } catch (e) {
-          this.log.warn({ err: (e as Error).message }, 'gateway reconcile failed; will retry');
-          setTimeout(() => this.syncGateway(), 1_000).unref();
-        }
-      } while (this.gatewayAgain);
-      this.gatewayBusy = false;
-    })();
+    try {
+      const want = desiredGateway(
+        this.nodes.get(this.config.nodeName),
+        this.subnets.list(),
+        this.config.joinSubnet,
+        this.config.mtu,
+      );
+      const ok = await this.gateway.reconcile(want);
+      if (want) await this.setNetworkCondition(ok);
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'gateway reconcile failed; will retry');
+      setTimeout(() => this.syncGateway(), 1_000).unref();
+    }
   }
 
   /** Resolves when the gateway reconcile under way (if any) is done (for tests). */
-  async gatewaySettled(): Promise<void> {
-    while (this.gatewayBusy) await this.gatewayRun;
+  gatewaySettled(): Promise<void> {
+    return this.gatewaySync.settled();
   }
 
   /** The Node's NetworkUnavailable condition, written only when it changes. */
@@ -391,8 +370,8 @@ export class Daemon {
     this.stopping = true;
     if (this.gatewayTimer) clearInterval(this.gatewayTimer);
     if (this.underlayTimer) clearInterval(this.underlayTimer);
-    await this.gatewaySettled().catch(() => undefined);
-    await this.underlaySettled().catch(() => undefined);
+    await this.gatewaySync.close();
+    await this.underlaySync.close();
     for (const close of this.closers.reverse()) await Promise.resolve(close()).catch(() => undefined);
     this.closers = [];
     // after the caches stopped and the last reconcile settled: nothing puts the table back

@@ -12,6 +12,7 @@ import {
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Cluster } from '../../../src/lab/cluster.ts';
+import { createKubeovn, setUpVlan10 } from '../../../src/lab/vlan10.ts';
 import { eventually } from '../helpers.ts';
 import { podNetns, runningPod } from './pods.ts';
 
@@ -21,12 +22,8 @@ let cluster: Cluster;
 let core: CoreV1Api;
 let custom: CustomObjectsApi;
 
-async function createCr(plural: string, kind: string, name: string, spec: Record<string, unknown>) {
-  await custom.createClusterCustomObject({
-    ...crd(plural),
-    body: { apiVersion: 'kubeovn.io/v1', kind, metadata: { name }, spec },
-  });
-}
+const createCr = (plural: string, kind: string, name: string, spec: Record<string, unknown>) =>
+  createKubeovn(custom, plural, kind, name, spec);
 const subnetStatus = async (name: string) =>
   ((await custom.getClusterCustomObject({ ...crd('subnets'), name })) as { status?: Record<string, unknown> })
     .status ?? {};
@@ -47,16 +44,8 @@ beforeAll(async () => {
   kc.loadFromFile(cluster.manifest.kubeconfig);
   core = kc.makeApiClient(CoreV1Api);
   custom = kc.makeApiClient(CustomObjectsApi);
-  await cluster.lab.addHost({ name: 'gw10', vlan: 10, cidr: '172.16.3.1/24', router: true });
-  await createCr('provider-networks', 'ProviderNetwork', 'net1', { defaultInterface: 'eth1' });
-  await createCr('vlans', 'Vlan', 'vlan10', { id: 10, provider: 'net1' });
+  await setUpVlan10(cluster, custom, { name: 'ul10' });
   await createCr('vlans', 'Vlan', 'vlan30', { id: 30, provider: 'net1' });
-  await createCr('subnets', 'Subnet', 'ul10', {
-    cidrBlock: '172.16.3.0/24',
-    gateway: '172.16.3.1',
-    excludeIps: ['172.16.3.1..172.16.3.99'],
-    vlan: 'vlan10',
-  });
   // no router on VLAN 30: the VPC router is its gateway
   await createCr('subnets', 'Subnet', 'lg30', {
     cidrBlock: '172.16.4.0/24',

@@ -12,6 +12,7 @@ import { Pinger } from '../../../src/chaos/pinger.ts';
 import { Cluster } from '../../../src/lab/cluster.ts';
 import type { FabricHost } from '../../../src/lab/fabric.ts';
 import { listNetns } from '../../../src/lab/netns.ts';
+import { setUpVlan10, VLAN10_SERVER } from '../../../src/lab/vlan10.ts';
 import { eventually } from '../helpers.ts';
 import { podNetns, waitRunning } from './pods.ts';
 
@@ -36,29 +37,9 @@ beforeAll(async () => {
   kc.loadFromFile(cluster.manifest.kubeconfig);
   core = kc.makeApiClient(CoreV1Api);
   custom = kc.makeApiClient(CustomObjectsApi);
-  await cluster.lab.addHost({ name: 'gw10', vlan: 10, cidr: '172.16.3.1/24', router: true });
-  h10 = await cluster.lab.addHost({
-    name: 'h10',
-    vlan: 10,
-    cidr: '172.16.3.10/24',
-    gateway: '172.16.3.1',
-    router: false,
-  });
-  const cr = (plural: string, kind: string, name: string, spec: Record<string, unknown>) =>
-    custom.createClusterCustomObject({
-      ...crd(plural),
-      body: { apiVersion: 'kubeovn.io/v1', kind, metadata: { name }, spec },
-    });
   await core.createNamespace({ body: { metadata: { name: NS } } });
-  await cr('provider-networks', 'ProviderNetwork', 'net1', { defaultInterface: 'eth1' });
-  await cr('vlans', 'Vlan', 'vlan10', { id: 10, provider: 'net1' });
-  await cr('subnets', 'Subnet', 'vm10', {
-    cidrBlock: '172.16.3.0/24',
-    gateway: '172.16.3.1',
-    excludeIps: ['172.16.3.1..172.16.3.99'],
-    vlan: 'vlan10',
-    namespaces: [NS],
-  });
+  await setUpVlan10(cluster, custom, { name: 'vm10', namespaces: [NS] });
+  h10 = await cluster.lab.addHost(VLAN10_SERVER);
 }, 120_000);
 afterAll(async () => {
   await pinger?.stop();

@@ -20,6 +20,7 @@ import { Cluster } from '../../../src/lab/cluster.ts';
 import type { FabricHost } from '../../../src/lab/fabric.ts';
 import { NODE_FABRIC_NET } from '../../../src/lab/fabric.ts';
 import { livePid, waitGone } from '../../../src/lab/proc.ts';
+import { createKubeovn, setUpVlan10, VLAN10_SERVER } from '../../../src/lab/vlan10.ts';
 import { eventually } from '../helpers.ts';
 import { podNetns, runningPod, startServer } from './pods.ts';
 
@@ -35,12 +36,8 @@ let h10: FabricHost;
 let h20: FabricHost;
 const servers: ResultPromise[] = [];
 
-async function createCr(plural: string, kind: string, name: string, spec: Record<string, unknown>) {
-  await custom.createClusterCustomObject({
-    ...crd(plural),
-    body: { apiVersion: 'kubeovn.io/v1', kind, metadata: { name }, spec },
-  });
-}
+const createCr = (plural: string, kind: string, name: string, spec: Record<string, unknown>) =>
+  createKubeovn(custom, plural, kind, name, spec);
 const getCr = async (plural: string, name: string) =>
   (await custom.getClusterCustomObject({ ...crd(plural), name })) as {
     spec: Record<string, unknown>;
@@ -74,23 +71,9 @@ beforeAll(async () => {
   core = kc.makeApiClient(CoreV1Api);
   custom = kc.makeApiClient(CustomObjectsApi);
   // the physical network: VLAN 10's router (the pods' gateway), a server on VLAN 10, one on VLAN 20
-  gw10 = await cluster.lab.addHost({ name: 'gw10', vlan: 10, cidr: '172.16.3.1/24', router: true });
-  h10 = await cluster.lab.addHost({
-    name: 'h10',
-    vlan: 10,
-    cidr: '172.16.3.10/24',
-    gateway: '172.16.3.1',
-    router: false,
-  });
+  ({ router: gw10 } = await setUpVlan10(cluster, custom, { name: 'ul10' }));
+  h10 = await cluster.lab.addHost(VLAN10_SERVER);
   h20 = await cluster.lab.addHost({ name: 'h20', vlan: 20, cidr: '172.16.3.20/24', router: false });
-  await createCr('provider-networks', 'ProviderNetwork', 'net1', { defaultInterface: 'eth1' });
-  await createCr('vlans', 'Vlan', 'vlan10', { id: 10, provider: 'net1' });
-  await createCr('subnets', 'Subnet', 'ul10', {
-    cidrBlock: '172.16.3.0/24',
-    gateway: '172.16.3.1',
-    excludeIps: ['172.16.3.1..172.16.3.99'],
-    vlan: 'vlan10',
-  });
 }, 120_000);
 afterAll(async () => {
   for (const s of servers) s.kill('SIGKILL');
